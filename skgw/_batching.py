@@ -1,0 +1,142 @@
+"""Lists of graphs -> padded, masked tensors on a device, and back.
+
+Padding convention used by every kernel in :mod:`skgw.ot`: a graph of ``n`` nodes in a batch of
+width ``n_max`` has zero structure, zero features and **zero weight** on its ``n_max - n`` padded
+nodes. Kernels treat zero-weight nodes as absent, so a problem solved inside a padded batch gives
+the same plan as solved alone.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._graphs import Graph
+
+__all__ = ["GraphBatch", "pad_graphs", "size_buckets", "resolve_device", "resolve_dtype"]
+
+
+def resolve_device(device):
+    """``"auto"`` -> CUDA when available, else CPU; anything else -> ``torch.device(device)``."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype):
+    """``"float32"`` / ``"float64"`` (or a torch dtype) -> torch dtype."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    return {"float32": torch.float32, "float64": torch.float64}[dtype]
+
+
+@dataclass
+class GraphBatch:
+    """Padded graphs.
+
+    Attributes
+    ----------
+    C : Tensor of shape (B, n_max, n_max)
+        Structures, zero on padding.
+    p : Tensor of shape (B, n_max)
+        Node weights, zero on padding.
+    F : Tensor of shape (B, n_max, d) or None
+        Node features, zero on padding.
+    mask : Tensor of shape (B, n_max), bool
+        True on real nodes.
+    sizes : ndarray of shape (B,)
+        Number of real nodes of each graph.
+    """
+
+    C: torch.Tensor
+    p: torch.Tensor
+    F: torch.Tensor | None
+    mask: torch.Tensor
+    sizes: np.ndarray
+
+    def unpad(self):
+        """The graphs back as a list of :class:`~skgw.Graph` (float64 NumPy arrays)."""
+        graphs = []
+        for b, n in enumerate(self.sizes):
+            C = self.C[b, :n, :n].detach().cpu().double().numpy().copy()
+            p = self.p[b, :n].detach().cpu().double().numpy().copy()
+            F = None if self.F is None else self.F[b, :n].detach().cpu().double().numpy().copy()
+            graphs.append(Graph(C, p, F))
+        return graphs
+
+
+def pad_graphs(graphs, *, n_max=None, device="cpu", dtype=torch.float64):
+    """Stack graphs of different sizes into one :class:`GraphBatch`.
+
+    Parameters
+    ----------
+    graphs : list of Graph
+    n_max : int, default=None
+        Padded width; the largest graph's size when None.
+    device : str or torch.device, default="cpu"
+    dtype : torch.dtype, default=torch.float64
+
+    Returns
+    -------
+    batch : GraphBatch
+    """
+    sizes = np.array([g.n_nodes for g in graphs])
+    n_max = int(sizes.max()) if n_max is None else int(n_max)
+    if n_max < sizes.max():
+        raise ValueError(f"n_max={n_max} is smaller than the largest graph ({sizes.max()}).")
+    B = len(graphs)
+    d = graphs[0].n_node_features
+    C = np.zeros((B, n_max, n_max))
+    p = np.zeros((B, n_max))
+    F = np.zeros((B, n_max, d)) if d else None
+    for b, g in enumerate(graphs):
+        n = g.n_nodes
+        C[b, :n, :n] = g.C
+        p[b, :n] = g.p
+        if F is not None:
+            F[b, :n] = g.F
+    mask = np.arange(n_max)[None, :] < sizes[:, None]
+
+    def to_tensor(array):
+        return torch.as_tensor(array, dtype=dtype).to(device)
+
+    return GraphBatch(
+        C=to_tensor(C),
+        p=to_tensor(p),
+        F=None if F is None else to_tensor(F),
+        mask=torch.as_tensor(mask).to(device),
+        sizes=sizes,
+    )
+
+
+def size_buckets(sizes, *, max_batch_size, max_padding=0.25):
+    """Group graph indices into batches of similar sizes.
+
+    Graphs are sorted by size and cut into consecutive runs of at most ``max_batch_size`` graphs in
+    which the largest graph has at most ``(1 + max_padding)`` times the nodes of the smallest (plus
+    one), so that one 95-node graph does not pad a batch of 15-node ones.
+
+    Parameters
+    ----------
+    sizes : array-like of int
+    max_batch_size : int
+    max_padding : float, default=0.25
+
+    Returns
+    -------
+    buckets : list of ndarray of int
+        Indices into ``sizes``; every index appears once.
+    """
+    sizes = np.asarray(sizes)
+    order = np.argsort(sizes, kind="stable")
+    buckets, current = [], []
+    for index in order:
+        if current and (
+            len(current) >= max_batch_size
+            or sizes[index] > (1 + max_padding) * sizes[current[0]] + 1
+        ):
+            buckets.append(np.array(current))
+            current = []
+        current.append(index)
+    buckets.append(np.array(current))
+    return buckets

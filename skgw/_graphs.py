@@ -1,0 +1,332 @@
+"""Accepted graph inputs -> one canonical :class:`Graph`.
+
+Every estimator goes through :func:`validate_graphs`, which accepts
+
+- a list or tuple of graphs, each a dense 2-D array or a scipy sparse matrix (the structure ``C``),
+  a networkx graph, a ``(C, F)`` / ``(C, F, p)`` tuple, a mapping with keys ``"C"``, ``"F"``,
+  ``"p"``, or a :class:`Graph`;
+- a 3-D array ``(n_graphs, n, n)`` of same-size structures;
+- a 2-D numeric array or DataFrame, each row one graph: a 1-D point cloud ``x`` whose structure is
+  ``C_ij = |x_i - x_j|`` and whose node features are ``F_i = x_i``.
+
+Errors name the offending graph by its index. User arrays are never modified: every component is
+copied into a fresh float64 array.
+"""
+
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import shortest_path
+from sklearn.utils.validation import validate_data
+
+__all__ = ["Graph", "as_graphs", "validate_graphs"]
+
+STRUCTURES = ("adjacency", "shortest_path")
+NODE_WEIGHTS = ("uniform", "degree")
+
+
+class Graph:
+    """A graph as the OT kernels see it: structure, node weights and optional node features.
+
+    Parameters
+    ----------
+    C : ndarray of shape (n, n)
+        Structure matrix (adjacency, or shortest-path distances), nonnegative.
+    p : ndarray of shape (n,)
+        Node weights, nonnegative, summing to 1.
+    F : ndarray of shape (n, d) or None
+        Node features.
+
+    Notes
+    -----
+    Instances are built by :func:`as_graphs`, which validates and copies; the arrays are made
+    read-only so that no estimator can change a graph it was given.
+    """
+
+    __slots__ = ("C", "p", "F")
+
+    def __init__(self, C, p, F=None):
+        self.C = C
+        self.p = p
+        self.F = F
+        for array in (C, p, F):
+            if array is not None:
+                array.setflags(write=False)
+
+    @property
+    def n_nodes(self):
+        """Number of nodes ``n``."""
+        return self.C.shape[0]
+
+    @property
+    def n_node_features(self):
+        """Feature dimension ``d``, 0 for a graph without features."""
+        return 0 if self.F is None else self.F.shape[1]
+
+    def __repr__(self):
+        return f"Graph(n_nodes={self.n_nodes}, n_node_features={self.n_node_features})"
+
+    def __eq__(self, other):
+        if not isinstance(other, Graph):
+            return NotImplemented
+        same_features = (self.F is None and other.F is None) or (
+            self.F is not None and other.F is not None and np.array_equal(self.F, other.F)
+        )
+        return (
+            np.array_equal(self.C, other.C) and np.array_equal(self.p, other.p) and same_features
+        )
+
+    __hash__ = None
+
+    def __reduce__(self):
+        return (Graph, (self.C.copy(), self.p.copy(), None if self.F is None else self.F.copy()))
+
+
+def _check_finite_real(array, what, index):
+    """Copy ``array`` into float64, rejecting complex, object, NaN and inf values."""
+    array = np.asarray(array)
+    if np.iscomplexobj(array):
+        raise ValueError(f"Graph {index}: {what} is complex; complex data not supported.")
+    if array.dtype.kind not in "biuf":
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"Graph {index}: {what} has dtype {array.dtype}, expected numbers."
+            ) from exc
+    array = np.array(array, dtype=np.float64, copy=True)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"Graph {index}: {what} contains NaN or infinity.")
+    return array
+
+
+def _check_structure(C, index):
+    if sp.issparse(C):
+        C = C.toarray()
+    C = _check_finite_real(C, "structure", index)
+    if C.ndim != 2 or C.shape[0] != C.shape[1]:
+        raise ValueError(f"Graph {index}: structure must be a square matrix, got shape {C.shape}.")
+    if C.shape[0] == 0:
+        raise ValueError(f"Graph {index}: empty graph (0 nodes).")
+    if np.any(C < 0):
+        raise ValueError(f"Graph {index}: structure has negative entries.")
+    return C
+
+
+def _check_features(F, n, index):
+    if F is None:
+        return None
+    if sp.issparse(F):
+        F = F.toarray()
+    F = _check_finite_real(F, "features", index)
+    if F.ndim == 1:
+        F = F[:, None]
+    if F.ndim != 2 or F.shape[0] != n:
+        raise ValueError(
+            f"Graph {index}: features have shape {F.shape}, expected ({n}, n_node_features)."
+        )
+    return F
+
+
+def _check_weights(p, n, index):
+    p = _check_finite_real(p, "node weights", index).ravel()
+    if p.shape[0] != n:
+        raise ValueError(f"Graph {index}: {p.shape[0]} node weights for {n} nodes.")
+    if np.any(p < 0):
+        raise ValueError(f"Graph {index}: node weights are negative.")
+    total = p.sum()
+    if total <= 0:
+        raise ValueError(f"Graph {index}: node weights do not sum to a positive value.")
+    return p / total
+
+
+def _to_shortest_path(C):
+    """Shortest-path distances on the weighted graph ``C``; unreachable pairs get diameter + 1."""
+    D = shortest_path(sp.csr_matrix(C), directed=not np.array_equal(C, C.T))
+    finite = np.isfinite(D)
+    D[~finite] = (D[finite].max() if finite.any() else 0.0) + 1.0
+    return D
+
+
+def _default_weights(C, node_weights):
+    n = C.shape[0]
+    if node_weights == "degree":
+        degree = C.sum(axis=1) + C.sum(axis=0)
+        if degree.sum() > 0:
+            return degree / degree.sum()
+    return np.full(n, 1.0 / n)
+
+
+def _unpack(item, index, feature_attr, weight_attr):
+    """Split one accepted graph into raw ``(C, F, p)`` components."""
+    if isinstance(item, Graph):
+        return item.C, item.F, item.p
+    if isinstance(item, Mapping):
+        unknown = set(item) - {"C", "F", "p"}
+        if unknown or "C" not in item:
+            raise ValueError(
+                f"Graph {index}: a mapping needs key 'C' and optional 'F', 'p'; "
+                f"got keys {sorted(map(str, item))}."
+            )
+        return item["C"], item.get("F"), item.get("p")
+    if isinstance(item, tuple):
+        if len(item) not in (2, 3):
+            raise ValueError(f"Graph {index}: a tuple must be (C, F) or (C, F, p).")
+        return (*item, None) if len(item) == 2 else item
+    if type(item).__module__.startswith("networkx"):
+        return _unpack_networkx(item, index, feature_attr, weight_attr)
+    if sp.issparse(item) or hasattr(item, "__array__") or isinstance(item, list):
+        return item, None, None
+    raise TypeError(f"Graph {index}: cannot read a graph from {type(item).__name__}.")
+
+
+def _unpack_networkx(G, index, feature_attr, weight_attr):
+    import networkx as nx
+
+    nodes = list(G.nodes)
+    C = nx.to_numpy_array(G, nodelist=nodes, weight=weight_attr)
+    has_features = [feature_attr in G.nodes[v] for v in nodes]
+    if any(has_features) and not all(has_features):
+        raise ValueError(f"Graph {index}: only some nodes have the attribute {feature_attr!r}.")
+    F = None
+    if nodes and all(has_features):
+        F = np.array([np.atleast_1d(G.nodes[v][feature_attr]) for v in nodes])
+    return C, F, None
+
+
+def as_graphs(
+    X,
+    *,
+    structure="adjacency",
+    node_weights="uniform",
+    feature_attr="x",
+    weight_attr="weight",
+):
+    """Convert a collection of graphs into a list of validated :class:`Graph`.
+
+    Parameters
+    ----------
+    X : list, tuple, ndarray of shape (n_graphs, n, n) or (n_graphs, n_nodes)
+        The graphs, in any format listed in the module docstring.
+    structure : {"adjacency", "shortest_path"}, default="adjacency"
+        Use the structure as given, or replace it by shortest-path distances (unreachable pairs
+        get the largest finite distance plus one). Point-cloud rows are already distances.
+    node_weights : {"uniform", "degree"}, default="uniform"
+        Weights for graphs that do not give their own: ``1/n``, or proportional to the degree
+        (uniform for a graph without edges).
+    feature_attr : str, default="x"
+        Node attribute holding the features of networkx graphs.
+    weight_attr : str or None, default="weight"
+        Edge attribute holding the weights of networkx graphs (None: all edges weigh 1).
+
+    Returns
+    -------
+    graphs : list of Graph
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgw import as_graphs
+    >>> as_graphs([np.ones((3, 3)) - np.eye(3)])
+    [Graph(n_nodes=3, n_node_features=0)]
+    """
+    if structure not in STRUCTURES:
+        raise ValueError(f"structure must be one of {STRUCTURES}, got {structure!r}.")
+    if node_weights not in NODE_WEIGHTS:
+        raise ValueError(f"node_weights must be one of {NODE_WEIGHTS}, got {node_weights!r}.")
+    if sp.issparse(X):
+        raise TypeError(
+            "A single sparse matrix is not a collection of graphs: sparse input X is not "
+            "supported; pass a list of sparse matrices instead."
+        )
+    if _is_table(X):
+        table = _check_finite_real(X, "table", "table")
+        if table.ndim != 2 or table.size == 0:
+            raise ValueError(f"Expected a non-empty 2-D table of rows, got shape {table.shape}.")
+        return _point_clouds(table)
+    if isinstance(X, np.ndarray) and X.ndim == 3:
+        items = list(X)
+    elif isinstance(X, (list, tuple)):
+        items = list(X)
+    elif isinstance(X, np.ndarray):
+        raise ValueError(f"Expected a 2-D or 3-D array of graphs, got an array of shape {X.shape}.")
+    else:
+        raise TypeError(f"Expected a list of graphs or an array, got {type(X).__name__}.")
+    if not items:
+        raise ValueError("Found 0 graphs; at least one is required.")
+    graphs = []
+    for index, item in enumerate(items):
+        C, F, p = _unpack(item, index, feature_attr, weight_attr)
+        C = _check_structure(C, index)
+        if structure == "shortest_path" and not isinstance(item, Graph):
+            C = _to_shortest_path(C)
+        F = _check_features(F, C.shape[0], index)
+        p = _default_weights(C, node_weights) if p is None else _check_weights(p, len(C), index)
+        graphs.append(Graph(C, p, F))
+    dims = {g.n_node_features for g in graphs}
+    if len(dims) > 1:
+        first = graphs[0].n_node_features
+        bad = next(i for i, g in enumerate(graphs) if g.n_node_features != first)
+        raise ValueError(
+            f"Graph {bad}: has {graphs[bad].n_node_features} node features while graph 0 has "
+            f"{first}; feature dimensions must agree."
+        )
+    return graphs
+
+
+def _is_table(X):
+    """Whether X is a 2-D numeric table (rows are point clouds) rather than a list of graphs."""
+    if hasattr(X, "iloc") or (isinstance(X, np.ndarray) and X.ndim <= 2):
+        return True
+    if isinstance(X, (list, tuple)) and X:
+        return all(
+            isinstance(row, (list, tuple, np.ndarray))
+            and np.ndim(row) == 1
+            and all(isinstance(v, numbers.Number) for v in row)
+            for row in X
+        )
+    return False
+
+
+def _point_clouds(X):
+    """Rows of a 2-D table as graphs: structure ``|x_i - x_j|``, features ``x_i``."""
+    n_nodes = X.shape[1]
+    p = np.full(n_nodes, 1.0 / n_nodes)
+    return [Graph(np.abs(x[:, None] - x[None, :]), p.copy(), x[:, None].copy()) for x in X]
+
+
+def validate_graphs(estimator, X, *, reset, structure="adjacency", node_weights="uniform"):
+    """The one validation path of every estimator: returns a list of :class:`Graph`.
+
+    2-D tables go through :func:`sklearn.utils.validation.validate_data` first (so that
+    ``n_features_in_`` and ``feature_names_in_`` are set at fit and checked afterwards); other
+    inputs are converted by :func:`as_graphs`.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        The estimator being fitted or used.
+    X : graphs
+        See :func:`as_graphs`.
+    reset : bool
+        True in ``fit``, False in ``transform`` / ``predict``.
+    structure, node_weights : str
+        Passed to :func:`as_graphs`.
+
+    Returns
+    -------
+    graphs : list of Graph
+    """
+    if sp.issparse(X):
+        # validate_data gives sklearn's own message, which names sparse input.
+        validate_data(estimator, X, reset=reset, accept_sparse=False)
+    if _is_table(X):
+        X = validate_data(estimator, X, reset=reset, dtype=np.float64)
+        return _point_clouds(X)
+    if reset:
+        for attribute in ("n_features_in_", "feature_names_in_"):
+            if hasattr(estimator, attribute):
+                delattr(estimator, attribute)
+    return as_graphs(X, structure=structure, node_weights=node_weights)
