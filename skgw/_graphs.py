@@ -74,9 +74,7 @@ class Graph:
         same_features = (self.F is None and other.F is None) or (
             self.F is not None and other.F is not None and np.array_equal(self.F, other.F)
         )
-        return (
-            np.array_equal(self.C, other.C) and np.array_equal(self.p, other.p) and same_features
-        )
+        return np.array_equal(self.C, other.C) and np.array_equal(self.p, other.p) and same_features
 
     __hash__ = None
 
@@ -260,10 +258,10 @@ def as_graphs(
     for index, item in enumerate(items):
         C, F, p = _unpack(item, index, feature_attr, weight_attr)
         C = _check_structure(C, index)
-        if structure == "shortest_path" and not isinstance(item, Graph):
-            C = _to_shortest_path(C)
         F = _check_features(F, C.shape[0], index)
         p = _default_weights(C, node_weights) if p is None else _check_weights(p, len(C), index)
+        if structure == "shortest_path" and not isinstance(item, Graph):
+            C = _to_shortest_path(C)
         graphs.append(Graph(C, p, F))
     dims = {g.n_node_features for g in graphs}
     if len(dims) > 1:
@@ -283,7 +281,7 @@ def _is_table(X):
     if isinstance(X, (list, tuple)) and X:
         return all(
             isinstance(row, (list, tuple, np.ndarray))
-            and np.ndim(row) == 1
+            and len(row) > 0
             and all(isinstance(v, numbers.Number) for v in row)
             for row in X
         )

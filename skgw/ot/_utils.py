@@ -52,8 +52,11 @@ def sinkhorn_log(log_K, log_p, log_q, *, max_iter, tol=0.0, check_every=10):
     for iteration in range(max_iter):
         f_new = log_p - safe_logsumexp(log_K + g[:, None, :], dim=2)
         g_new = log_q - safe_logsumexp(log_K + f_new[:, :, None], dim=1)
-        f = torch.where(active[:, None], f_new, f)
-        g = torch.where(active[:, None], g_new, g)
+        if tol > 0:
+            f = torch.where(active[:, None], f_new, f)
+            g = torch.where(active[:, None], g_new, g)
+        else:
+            f, g = f_new, g_new
         if tol > 0 and (iteration + 1) % check_every == 0:
             row_marginal = torch.exp(safe_logsumexp(log_K + f[:, :, None] + g[:, None, :], dim=2))
             error = (row_marginal - torch.exp(log_p)).abs().sum(dim=1)

@@ -51,11 +51,14 @@ def _as_batch_scalar(value, like):
 
 def gw_tensor_product(C1, C2, T):
     r"""The square-loss tensor product :math:`L(C_1, C_2) \otimes T`, shape ``(B, n, m)``."""
-    row_marginal = T.sum(dim=2)
-    col_marginal = T.sum(dim=1)
+    return _tensor_product(C1, C2, C1 * C1, C2 * C2, T)
+
+
+def _tensor_product(C1, C2, C1_squared, C2_squared, T):
+    """:func:`gw_tensor_product` with the squared structures precomputed."""
     return (
-        ((C1 * C1) @ row_marginal[:, :, None])
-        + ((C2 * C2) @ col_marginal[:, :, None]).transpose(1, 2)
+        (C1_squared @ T.sum(dim=2)[:, :, None])
+        + (C2_squared @ T.sum(dim=1)[:, :, None]).transpose(1, 2)
         - 2.0 * C1 @ T @ C2.transpose(1, 2)
     )
 
@@ -101,16 +104,31 @@ def fgw_gradient(C1, C2, T, D=None, alpha=1.0):
 
     which is :math:`2 \alpha L \otimes T + (1 - \alpha) D` for symmetric structures.
     """
-    if torch.equal(C1, C1.transpose(1, 2)) and torch.equal(C2, C2.transpose(1, 2)):
-        quadratic = 2.0 * gw_tensor_product(C1, C2, T)
-    else:
-        quadratic = gw_tensor_product(C1, C2, T) + gw_tensor_product(
-            C1.transpose(1, 2), C2.transpose(1, 2), T
-        )
-    if D is None:
-        return quadratic
-    alpha = _as_batch_scalar(alpha, T)
-    return alpha * quadratic + (1.0 - alpha) * D
+    return _gradient_operator(C1, C2, D, alpha)(T)
+
+
+def _gradient_operator(C1, C2, D, alpha):
+    """``T -> fgw_gradient(C1, C2, T, D, alpha)`` with everything independent of ``T`` hoisted."""
+    symmetric = torch.equal(C1, C1.transpose(1, 2)) and torch.equal(C2, C2.transpose(1, 2))
+    C1_squared, C2_squared = C1 * C1, C2 * C2
+    weight = 2.0 * _as_batch_scalar(1.0 if D is None else alpha, C1)
+    linear = None if D is None else (1.0 - weight / 2.0) * D
+
+    def gradient(T):
+        if symmetric:
+            quadratic = _tensor_product(C1, C2, C1_squared, C2_squared, T)
+        else:
+            C1_t, C2_t = C1.transpose(1, 2), C2.transpose(1, 2)
+            quadratic = 0.5 * (
+                _tensor_product(C1, C2, C1_squared, C2_squared, T)
+                + _tensor_product(
+                    C1_t, C2_t, C1_squared.transpose(1, 2), C2_squared.transpose(1, 2), T
+                )
+            )
+        quadratic = weight * quadratic
+        return quadratic if linear is None else quadratic + linear
+
+    return gradient
 
 
 def _distance_quantiles(C, p, n_quantiles):
@@ -219,19 +237,21 @@ def fgw_plan_ppa(
     if not isinstance(init, torch.Tensor):
         init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)
     log_T = masked_log(init)
+    gradient = _gradient_operator(C1, C2, D, alpha)
     active = torch.ones(C1.shape[0], dtype=torch.bool, device=C1.device)
+    all_active = True
     for iteration in range(max_iter):
         T = torch.exp(log_T)
-        log_K = log_T - fgw_gradient(C1, C2, T, D, alpha) / gamma
+        log_K = log_T - gradient(T) / gamma
         log_T_new = sinkhorn_log(log_K, log_p, log_q, max_iter=n_sinkhorn)
         if tol > 0 and (iteration + 1) % 10 == 0:
             change = (torch.exp(log_T_new) - T).abs().amax(dim=(1, 2))
-            log_T = torch.where(active[:, None, None], log_T_new, log_T)
+        log_T = log_T_new if all_active else torch.where(active[:, None, None], log_T_new, log_T)
+        if tol > 0 and (iteration + 1) % 10 == 0:
             active = active & (change > tol)
+            all_active = bool(active.all())
             if not active.any():
                 break
-        else:
-            log_T = torch.where(active[:, None, None], log_T_new, log_T)
     # Final projection onto Pi(p, q): Sinkhorn, then exact rounding of what it left.
     log_T = sinkhorn_log(log_T, log_p, log_q, max_iter=100, tol=marginal_tol)
     return round_to_marginals(torch.exp(log_T), p, q)
@@ -281,9 +301,7 @@ def fgw_plan_badmm(
         init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)
     log_T = masked_log(init)
     alpha_b = _as_batch_scalar(1.0 if D is None else alpha, init)
-    linear = alpha_b * (
-        ((C1 * C1) @ p[:, :, None]) + ((C2 * C2) @ q[:, :, None]).transpose(1, 2)
-    )
+    linear = alpha_b * (((C1 * C1) @ p[:, :, None]) + ((C2 * C2) @ q[:, :, None]).transpose(1, 2))
     if D is not None:
         linear = linear + (1.0 - alpha_b) * D
     Z = torch.zeros_like(init)

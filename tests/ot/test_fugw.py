@@ -1,0 +1,124 @@
+import numpy as np
+import ot
+import pytest
+import torch
+from ot.backend import get_backend
+from ot.gromov._unbalanced import fused_unbalanced_across_spaces_cost
+
+from skgw._batching import pad_graphs
+from skgw.datasets import make_sbm_pairs
+from skgw.ot import feature_cost, fugw_loss, fugw_plan, to_pot_parameters
+
+
+def _pot_objective(a, b, P, alpha, rho, eps):
+    """POT's FUGW objective of the plan P (both BCD blocks equal to P)."""
+    alpha_pot, rho_pot, eps_pot = to_pot_parameters(alpha, rho, eps)
+    M = ot.dist(a.F, b.F)
+    reference = (a.p, b.p, np.outer(a.p, b.p))
+    _, cost = fused_unbalanced_across_spaces_cost(
+        (alpha_pot / 2 * M, alpha_pot / 2 * M),
+        (a.C**2, b.C**2, a.C, b.C),
+        reference,
+        reference,
+        P,
+        P,
+        (rho_pot, rho_pot, eps_pot, eps_pot),
+        "kl",
+        "joint",
+        get_backend(P),
+    )
+    return alpha * cost
+
+
+def _batch(pairs):
+    first = pad_graphs([a for a, _ in pairs])
+    second = pad_graphs([b for _, b in pairs])
+    return first, second, feature_cost(first.F, second.F)
+
+
+@pytest.mark.parametrize("alpha, rho, eps", [(0.5, 1.0, 0.0), (0.2, 0.01, 0.0), (0.9, 3.0, 0.1)])
+def test_loss_matches_pot_convention(alpha, rho, eps):
+    ((a, b),) = make_sbm_pairs(1, n_nodes=(6, 9), random_state=0)[0]
+    rng = np.random.RandomState(0)
+    P = rng.rand(a.n_nodes, b.n_nodes) / 40
+    ours = fugw_loss(
+        torch.tensor(P)[None],
+        torch.tensor(a.C)[None],
+        torch.tensor(b.C)[None],
+        torch.tensor(a.p)[None],
+        torch.tensor(b.p)[None],
+        D=torch.tensor(ot.dist(a.F, b.F))[None],
+        alpha=alpha,
+        rho=rho,
+        eps=eps,
+    ).item()
+    assert ours == pytest.approx(_pot_objective(a, b, P, alpha, rho, eps), rel=1e-6)
+
+
+def test_solver_within_two_percent_of_pot():
+    pairs, _ = make_sbm_pairs(50, random_state=1)
+    rng = np.random.RandomState(2)
+    alpha, rho = rng.uniform(0.1, 0.9, 50), np.exp(-4 * rng.rand(50))
+    first, second, D = _batch(pairs)
+    P = fugw_plan(
+        first.C,
+        second.C,
+        first.p,
+        second.p,
+        D=D,
+        alpha=torch.tensor(alpha),
+        rho=torch.tensor(rho),
+        max_iter=100,
+    )
+    ours = fugw_loss(
+        P,
+        first.C,
+        second.C,
+        first.p,
+        second.p,
+        D=D,
+        alpha=torch.tensor(alpha),
+        rho=torch.tensor(rho),
+    ).numpy()
+    reference = []
+    for (a, b), al, r in zip(pairs, alpha, rho, strict=True):
+        alpha_pot, rho_pot, _ = to_pot_parameters(al, r)
+        plan, _ = ot.gromov.fused_unbalanced_gromov_wasserstein(
+            a.C, b.C, a.p, b.p, reg_marginals=rho_pot, alpha=alpha_pot, M=ot.dist(a.F, b.F)
+        )
+        reference.append(_pot_objective(a, b, plan, al, r, 0.0))
+    assert ours.mean() <= 1.02 * np.mean(reference)
+    assert torch.isfinite(P).all()
+
+
+def test_warm_start_needs_fewer_iterations():
+    pairs, _ = make_sbm_pairs(10, random_state=3)
+    first, second, D = _batch(pairs)
+    kwargs = dict(D=D, alpha=0.5, rho=0.5, max_iter=200, tol=1e-7, return_n_iter=True)
+    P, cold = fugw_plan(first.C, second.C, first.p, second.p, **kwargs)
+    _, warm = fugw_plan(first.C, second.C, first.p, second.p, init=P, **kwargs)
+    assert warm.sum() < cold.sum()
+
+
+def test_loss_gradients_in_alpha_rho_plan_and_inputs():
+    rng = np.random.RandomState(5)
+    args = [
+        torch.tensor(x, requires_grad=True)
+        for x in (
+            rng.rand(1, 4, 3) / 12,
+            rng.rand(1, 4, 4),
+            rng.rand(1, 3, 3),
+            rng.rand(1, 4, 3),
+        )
+    ]
+    ws, wt = (
+        torch.full((1, 4), 0.25, dtype=torch.float64),
+        torch.full((1, 3), 1 / 3, dtype=torch.float64),
+    )
+    alpha = torch.tensor([0.4], dtype=torch.float64, requires_grad=True)
+    rho = torch.tensor([0.7], dtype=torch.float64, requires_grad=True)
+
+    def loss(P, Cs, Ct, D, alpha, rho):
+        return fugw_loss(P, Cs, Ct, ws, wt, D=D, alpha=alpha, rho=rho, eps=0.05)
+
+    assert torch.autograd.gradcheck(loss, (*args, alpha, rho))

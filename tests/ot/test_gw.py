@@ -1,0 +1,139 @@
+import numpy as np
+import ot
+import pytest
+import torch
+
+from skgw._batching import pad_graphs
+from skgw._graphs import Graph
+from skgw.ot import (
+    feature_cost,
+    fgw_loss,
+    fgw_plan_badmm,
+    fgw_plan_ppa,
+)
+
+
+def _random_graph(rng, n, density=0.3):
+    A = np.triu((rng.rand(n, n) < density).astype(float), 1)
+    return Graph(A + A.T, np.full(n, 1.0 / n), rng.randn(n, 2))
+
+
+def _tensors(*arrays):
+    return [torch.tensor(np.array(a), dtype=torch.float64)[None] for a in arrays]
+
+
+@pytest.fixture(scope="module")
+def random_pairs():
+    rng = np.random.RandomState(0)
+    return [
+        (_random_graph(rng, rng.randint(10, 41)), _random_graph(rng, rng.randint(10, 41)))
+        for _ in range(100)
+    ]
+
+
+def test_gw_and_fgw_loss_match_pot():
+    rng = np.random.RandomState(1)
+    a, b = _random_graph(rng, 7), _random_graph(rng, 5)
+    T = ot.emd(a.p, b.p, rng.rand(7, 5))
+    constC, hC1, hC2 = ot.gromov.init_matrix(a.C, b.C, a.p, b.p)
+    C1, C2, Tt = _tensors(a.C, b.C, T)
+    assert fgw_loss(C1, C2, Tt).item() == pytest.approx(
+        ot.gromov.gwloss(constC, hC1, hC2, T), rel=1e-6
+    )
+    M = ot.dist(a.F, b.F)
+    D = feature_cost(*_tensors(a.F, b.F))
+    np.testing.assert_allclose(D[0].numpy(), M, atol=1e-12)
+    expected = 0.3 * np.sum(M * T) + 0.7 * ot.gromov.gwloss(constC, hC1, hC2, T)
+    assert fgw_loss(C1, C2, Tt, D, alpha=0.7).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_ppa_marginals_and_loss_against_pot_cg(random_pairs):
+    first = pad_graphs([a for a, _ in random_pairs])
+    second = pad_graphs([b for _, b in random_pairs])
+    T = fgw_plan_ppa(first.C, second.C, first.p, second.p)
+    assert torch.allclose(T.sum(2), first.p, atol=1e-5)
+    assert torch.allclose(T.sum(1), second.p, atol=1e-5)
+    ours = fgw_loss(first.C, second.C, T).numpy()
+    reference = np.array(
+        [ot.gromov.gromov_wasserstein2(a.C, b.C, a.p, b.p) for a, b in random_pairs]
+    )
+    assert ours.mean() <= 1.05 * reference.mean()
+
+
+def test_ppa_recovers_a_node_permutation():
+    rng = np.random.RandomState(2)
+    g, other = _random_graph(rng, 20), _random_graph(rng, 20)
+    perm = rng.permutation(20)
+    C1, C2, C3, p = _tensors(g.C, g.C[perm][:, perm], other.C, g.p)
+    T = fgw_plan_ppa(
+        torch.cat([C1, C1]),
+        torch.cat([C2, C3]),
+        torch.cat([p, p]),
+        torch.cat([p, p]),
+        init="profile",
+    )
+    same, unrelated = fgw_loss(torch.cat([C1, C1]), torch.cat([C2, C3]), T).numpy()
+    assert same < 1e-3 * unrelated
+
+
+def test_padding_does_not_change_plans(random_pairs):
+    a, b = random_pairs[0]
+    alone = fgw_plan_ppa(*_tensors(a.C, b.C, a.p, b.p))[0]
+    big = pad_graphs([a, random_pairs[1][0]], n_max=45)
+    other = pad_graphs([b, random_pairs[1][1]], n_max=43)
+    batched = fgw_plan_ppa(big.C, other.C, big.p, other.p)[0]
+    torch.testing.assert_close(batched[: a.n_nodes, : b.n_nodes], alone, rtol=0, atol=1e-12)
+    assert torch.all(batched[a.n_nodes :] == 0) and torch.all(batched[:, b.n_nodes :] == 0)
+
+
+@pytest.mark.parametrize("solver", [fgw_plan_ppa, fgw_plan_badmm])
+def test_float32_small_gamma_is_finite(random_pairs, solver):
+    first = pad_graphs([a for a, _ in random_pairs[:20]], dtype=torch.float32)
+    second = pad_graphs([b for _, b in random_pairs[:20]], dtype=torch.float32)
+    D = feature_cost(first.F, second.F)
+    T = solver(first.C, second.C, first.p, second.p, D=D, alpha=0.5, gamma=1e-3)
+    assert T.dtype == torch.float32
+    assert torch.isfinite(T).all()
+    assert torch.allclose(T.sum(2), first.p, atol=1e-4)
+
+
+def test_badmm_reaches_pot_quality(random_pairs):
+    first = pad_graphs([a for a, _ in random_pairs])
+    second = pad_graphs([b for _, b in random_pairs])
+    T = fgw_plan_badmm(first.C, second.C, first.p, second.p, gamma=0.1, max_iter=100)
+    assert torch.allclose(T.sum(2), first.p, atol=1e-10)
+    ours = fgw_loss(first.C, second.C, T).numpy()
+    reference = np.array(
+        [ot.gromov.gromov_wasserstein2(a.C, b.C, a.p, b.p) for a, b in random_pairs]
+    )
+    assert ours.mean() <= 1.05 * reference.mean()
+
+
+def test_fgw_plan_beats_feature_blind_plan():
+    rng = np.random.RandomState(3)
+    a = _random_graph(rng, 12)
+    perm = rng.permutation(12)
+    C1, C2, F1, F2, p = _tensors(a.C, a.C[perm][:, perm], a.F, a.F[perm], a.p)
+    D = feature_cost(F1, F2)
+    T = fgw_plan_ppa(C1, C2, p, p, D=D, alpha=0.5, init="profile")
+    assert fgw_loss(C1, C2, T, D, alpha=0.5).item() < 1e-4
+
+
+def test_loss_gradcheck():
+    rng = np.random.RandomState(4)
+    C1, C2, T, F1, F2 = (
+        torch.tensor(x, requires_grad=True)
+        for x in (
+            rng.rand(1, 4, 4),
+            rng.rand(1, 3, 3),
+            rng.rand(1, 4, 3),
+            rng.rand(1, 4, 2),
+            rng.rand(1, 3, 2),
+        )
+    )
+    alpha = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+
+    def loss(C1, C2, T, F1, F2, alpha):
+        return fgw_loss(C1, C2, T, feature_cost(F1, F2), alpha)
+
+    assert torch.autograd.gradcheck(loss, (C1, C2, T, F1, F2, alpha))

@@ -1,0 +1,96 @@
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skgw import Graph, as_graphs
+
+
+def _path_graph():
+    C = np.array([[0, 1, 0], [1, 0, 2], [0, 2, 0]], dtype=float)
+    F = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    return C, F
+
+
+def test_formats_convert_to_the_same_graph():
+    C, F = _path_graph()
+    G = nx.Graph()
+    for i, f in enumerate(F):
+        G.add_node(i, x=f)
+    G.add_edge(0, 1, weight=1.0)
+    G.add_edge(1, 2, weight=2.0)
+    p = np.full(3, 1 / 3)
+    forms = [(C, F), (sp.csr_matrix(C), F), G, (C, F, p), {"C": C, "F": F}, Graph(C, p, F)]
+    graphs = as_graphs(forms)
+    for g in graphs[1:]:
+        assert g == graphs[0]
+    np.testing.assert_allclose(graphs[0].p, p)
+
+
+def test_structure_only_and_3d_array():
+    C, _ = _path_graph()
+    dense, sparse, stacked = as_graphs([C, sp.coo_matrix(C)]) + as_graphs(np.stack([C]))
+    assert dense == sparse == stacked
+    assert dense.F is None
+
+
+def test_two_d_table_rows_are_point_clouds():
+    X = np.array([[0.0, 1.0, 3.0], [2.0, 2.0, 2.0]])
+    g = as_graphs(X)[0]
+    np.testing.assert_allclose(g.C, [[0, 1, 3], [1, 0, 2], [3, 2, 0]])
+    np.testing.assert_allclose(g.F[:, 0], X[0])
+
+
+def test_shortest_path_and_degree_options():
+    C, _ = _path_graph()
+    g = as_graphs([C], structure="shortest_path", node_weights="degree")[0]
+    np.testing.assert_allclose(g.C, [[0, 1, 3], [1, 0, 2], [3, 2, 0]])
+    np.testing.assert_allclose(g.p, np.array([1, 3, 2]) / 6)
+    disconnected = as_graphs([np.zeros((2, 2))], structure="shortest_path")[0]
+    np.testing.assert_allclose(disconnected.C, [[0, 1], [1, 0]])
+
+
+def test_user_arrays_are_not_modified():
+    C, F = _path_graph()
+    C_before, F_before = C.copy(), F.copy()
+    g = as_graphs([(C, F)], structure="shortest_path")[0]
+    np.testing.assert_array_equal(C, C_before)
+    np.testing.assert_array_equal(F, F_before)
+    assert not g.C.flags.writeable
+
+
+@pytest.mark.parametrize(
+    "graphs, error, message",
+    [
+        ([np.eye(2), np.array([[0, np.nan], [1, 0]])], ValueError, "Graph 1: structure contains"),
+        ([np.array([[0, np.inf], [1, 0]])], ValueError, "Graph 0: structure contains NaN or inf"),
+        ([np.eye(2) * 1j], ValueError, "Graph 0: structure is complex"),
+        ([np.array([["a", "b"], ["c", "d"]], dtype=object)], TypeError, "Graph 0: structure has"),
+        ([np.ones((2, 3))], ValueError, "Graph 0: structure must be a square"),
+        ([np.zeros((0, 0))], ValueError, "Graph 0: empty graph"),
+        ([np.eye(2), -np.eye(2)], ValueError, "Graph 1: structure has negative"),
+        ([(np.eye(2), None, [-1.0, 2.0])], ValueError, "Graph 0: node weights are negative"),
+        ([(np.eye(2), None, [0.0, 0.0])], ValueError, "do not sum to a positive"),
+        ([(np.eye(2), np.ones((3, 1)))], ValueError, r"Graph 0: features have shape \(3, 1\)"),
+        (
+            [(np.eye(2), np.ones((2, 1))), (np.eye(2), np.ones((2, 2)))],
+            ValueError,
+            "Graph 1: has 2 node features while graph 0 has 1",
+        ),
+        ([(np.eye(2), np.ones((2, 1))), np.eye(2)], ValueError, "Graph 1: has 0 node features"),
+        (sp.eye(3), TypeError, "sparse"),
+        ([], ValueError, "0 graphs"),
+        ([{"A": np.eye(2)}], ValueError, "Graph 0: a mapping needs key 'C'"),
+        ([object()], TypeError, "Graph 0: cannot read a graph from object"),
+    ],
+)
+def test_bad_input_messages(graphs, error, message):
+    with pytest.raises(error, match=message):
+        as_graphs(graphs)
+
+
+def test_pickle_round_trip():
+    import pickle
+
+    g = as_graphs([_path_graph()])[0]
+    assert pickle.loads(pickle.dumps(g)) == g
