@@ -1,8 +1,8 @@
-"""Shared blocks of the batched kernels: masked logs, log-domain Sinkhorn scaling."""
+"""Shared blocks of the batched kernels: masked logs, stabilised Sinkhorn scaling, rounding."""
 
 import torch
 
-__all__ = ["masked_log", "safe_logsumexp", "sinkhorn_log"]
+__all__ = ["masked_log", "round_to_marginals", "safe_logsumexp", "sinkhorn_scaling"]
 
 
 def masked_log(x):
@@ -20,23 +20,31 @@ def safe_logsumexp(x, dim):
     return torch.where(torch.isneginf(lse), torch.zeros_like(lse), lse)
 
 
-def sinkhorn_log(log_K, log_p, log_q, *, max_iter, tol=0.0, check_every=10):
-    """Scale a log-kernel to the marginals ``(p, q)``: ``log T = log K + f 1^T + 1 g^T``.
+def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
+    """Scale a log-kernel to the marginals ``(p, q)``: ``log T = log K + log a 1^T + 1 log b^T``.
 
-    .. math:: f = \\log p - \\mathrm{lse}_j(\\log K_{ij} + g_j), \\quad
-              g = \\log q - \\mathrm{lse}_i(\\log K_{ij} + f_i)
+    Stabilised scaling (Schmitzer 2019): the kernel is exponentiated once, after subtracting
+    each row's maximum (absorbed by ``a``), and the iterations
+
+    .. math:: a = p / (K b), \\quad b = q / (K^\top a)
+
+    are matrix-vector products; the result is assembled in the log domain. Entries below the
+    dtype's range relative to their row maximum count as zero mass during the iterations; a column
+    that underflows entirely gets a large finite ``b`` instead of an infinite one, so no NaN or
+    inf can appear.
 
     Parameters
     ----------
     log_K : Tensor of shape (B, n, m)
         ``-inf`` on padded rows and columns.
-    log_p : Tensor of shape (B, n)
-    log_q : Tensor of shape (B, m)
-        ``-inf`` on padded (zero-weight) nodes.
+    p : Tensor of shape (B, n)
+    q : Tensor of shape (B, m)
+        Zero on padded nodes.
     max_iter : int
-        Number of (f, g) updates; at least one.
+        Number of (a, b) updates; at least one.
     tol : float, default=0.0
-        A problem whose row-marginal error (l1) falls below ``tol`` is frozen, checked every
+        A problem whose row-marginal error (l1) falls below ``tol`` (at least ten machine
+        epsilons of the dtype) is frozen, checked every
         ``check_every`` updates, so that its result does not depend on the other problems of the
         batch. 0 runs ``max_iter`` updates.
     check_every : int, default=10
@@ -46,24 +54,28 @@ def sinkhorn_log(log_K, log_p, log_q, *, max_iter, tol=0.0, check_every=10):
     log_T : Tensor of shape (B, n, m)
         The column marginals are exact; the row marginals are within ``tol`` when converged.
     """
-    f = torch.zeros_like(log_p)
-    g = torch.zeros_like(log_q)
-    active = torch.ones(log_K.shape[0], dtype=torch.bool, device=log_K.device)
+    row_max = log_K.amax(dim=2, keepdim=True)
+    row_max = torch.where(torch.isneginf(row_max), torch.zeros_like(row_max), row_max)
+    K = torch.exp(log_K - row_max)
+    tiny = torch.finfo(K.dtype).tiny
+    tol = max(tol, 10 * torch.finfo(K.dtype).eps) if tol > 0 else 0.0
+    b = (q > 0).to(K.dtype)
+    a = torch.zeros_like(p)
+    active = torch.ones(K.shape[0], dtype=torch.bool, device=K.device)
     for iteration in range(max_iter):
-        f_new = log_p - safe_logsumexp(log_K + g[:, None, :], dim=2)
-        g_new = log_q - safe_logsumexp(log_K + f_new[:, :, None], dim=1)
+        a_new = torch.where(p > 0, p / (K * b[:, None, :]).sum(2).clamp_min(tiny), 0.0)
+        b_new = torch.where(q > 0, q / (K * a_new[:, :, None]).sum(1).clamp_min(tiny), 0.0)
         if tol > 0:
-            f = torch.where(active[:, None], f_new, f)
-            g = torch.where(active[:, None], g_new, g)
+            a = torch.where(active[:, None], a_new, a)
+            b = torch.where(active[:, None], b_new, b)
+            if (iteration + 1) % check_every == 0:
+                error = (a * (K * b[:, None, :]).sum(2) - p).abs().sum(dim=1)
+                active = active & (error > tol)
+                if not active.any():
+                    break
         else:
-            f, g = f_new, g_new
-        if tol > 0 and (iteration + 1) % check_every == 0:
-            row_marginal = torch.exp(safe_logsumexp(log_K + f[:, :, None] + g[:, None, :], dim=2))
-            error = (row_marginal - torch.exp(log_p)).abs().sum(dim=1)
-            active = active & (error > tol)
-            if not active.any():
-                break
-    return log_K + f[:, :, None] + g[:, None, :]
+            a, b = a_new, b_new
+    return log_K - row_max + masked_log(a)[:, :, None] + masked_log(b)[:, None, :]
 
 
 def round_to_marginals(T, p, q):

@@ -30,7 +30,7 @@ References
 
 import torch
 
-from ._utils import masked_log, round_to_marginals, safe_logsumexp, sinkhorn_log
+from ._utils import masked_log, round_to_marginals, safe_logsumexp, sinkhorn_scaling
 
 __all__ = [
     "feature_cost",
@@ -170,9 +170,8 @@ def initial_plan(C1, C2, p, q, *, D=None, alpha=1.0, init="product", gamma=0.01,
     if D is not None:
         alpha = _as_batch_scalar(alpha, cost)
         cost = alpha * cost + (1.0 - alpha) * D
-    log_p, log_q = masked_log(p), masked_log(q)
-    log_K = -cost / gamma + log_p[:, :, None] + log_q[:, None, :]
-    return torch.exp(sinkhorn_log(log_K, log_p, log_q, max_iter=1000, tol=1e-9))
+    log_K = -cost / gamma + masked_log(p)[:, :, None] + masked_log(q)[:, None, :]
+    return torch.exp(sinkhorn_scaling(log_K, p, q, max_iter=1000, tol=1e-9))
 
 
 @torch.no_grad()
@@ -200,9 +199,10 @@ def fgw_plan_ppa(
               = \mathrm{diag}(a)\, [T_t \odot e^{-G(T_t) / \gamma}]\, \mathrm{diag}(b)
 
     with :math:`G` the gradient of :func:`fgw_loss` (:func:`fgw_gradient`; for GW it is twice
-    the paper's :math:`C_{st} - 2 C_s T C_t^\top`, so the paper's :math:`\gamma` corresponds to
-    ``2 * gamma`` here). The scaling :math:`(a, b)` runs ``n_sinkhorn`` log-domain Sinkhorn
-    updates per step; the final plans are scaled and rounded onto :math:`\Pi(p, q)`.
+    the paper's :math:`C_{st} - 2 C_s T C_t^\top`, so the paper's :math:`\gamma` is
+    ``gamma / 2`` here). The scaling :math:`(a, b)` runs ``n_sinkhorn`` stabilised Sinkhorn
+    updates per step (:func:`~skgw.ot._utils.sinkhorn_scaling`); the final plans are scaled and
+    rounded onto :math:`\Pi(p, q)`.
 
     Parameters
     ----------
@@ -233,7 +233,6 @@ def fgw_plan_ppa(
     T : Tensor of shape (B, n, m)
         Plans in :math:`\Pi(p, q)` (to rounding error), zero on padding.
     """
-    log_p, log_q = masked_log(p), masked_log(q)
     if not isinstance(init, torch.Tensor):
         init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)
     log_T = masked_log(init)
@@ -243,7 +242,7 @@ def fgw_plan_ppa(
     for iteration in range(max_iter):
         T = torch.exp(log_T)
         log_K = log_T - gradient(T) / gamma
-        log_T_new = sinkhorn_log(log_K, log_p, log_q, max_iter=n_sinkhorn)
+        log_T_new = sinkhorn_scaling(log_K, p, q, max_iter=n_sinkhorn)
         if tol > 0 and (iteration + 1) % 10 == 0:
             change = (torch.exp(log_T_new) - T).abs().amax(dim=(1, 2))
         log_T = log_T_new if all_active else torch.where(active[:, None, None], log_T_new, log_T)
@@ -253,7 +252,7 @@ def fgw_plan_ppa(
             if not active.any():
                 break
     # Final projection onto Pi(p, q): Sinkhorn, then exact rounding of what it left.
-    log_T = sinkhorn_log(log_T, log_p, log_q, max_iter=100, tol=marginal_tol)
+    log_T = sinkhorn_scaling(log_T, p, q, max_iter=100, tol=marginal_tol)
     return round_to_marginals(torch.exp(log_T), p, q)
 
 
