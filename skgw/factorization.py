@@ -18,12 +18,15 @@ from tqdm.auto import tqdm
 
 from ._batching import pad_graphs, resolve_device, resolve_dtype, size_buckets
 from ._graphs import Graph, validate_graphs
-from .ot import feature_cost, fgw_barycenter, fgw_loss, solve_plans
+from .ot import barycenter_update, feature_cost, fgw_barycenter, fgw_loss, solve_plans
 
 __all__ = ["GromovWassersteinFactorization"]
 
 PAPER_GAMMA = {"ppa": 0.02, "badmm": 1.0}
 """The paper's gamma (0.01 for PPA, 1 for BADMM) in the conventions of :mod:`skgw.ot`."""
+
+TRANSFORM_STEPS_PER_PLAN = 10
+"""Adam steps on the embedding between two plan updates in ``transform`` (plans held fixed)."""
 
 
 class _Atoms(torch.nn.Module):
@@ -78,7 +81,9 @@ class GromovWassersteinFactorization(
     all ``B x K`` barycenter problems of a batch in one batched solve.
 
     ``transform`` embeds any graphs with the atoms frozen by optimising :math:`z` from zero
-    (uniform weights) for ``transform_max_iter`` Adam steps; ``fit_transform`` is ``fit``
+    (uniform weights): ``transform_max_iter`` times, the plans are recomputed at the current
+    weights, then held fixed for ``TRANSFORM_STEPS_PER_PLAN`` (10) Adam steps on :math:`z`, each
+    a closed-form barycenter update (block-coordinate descent); ``fit_transform`` is ``fit``
     followed by ``transform``, so training and new graphs are embedded the same way and each
     graph's embedding depends on no other graph of the call.
 
@@ -111,8 +116,8 @@ class GromovWassersteinFactorization(
         Size of random atoms; the median training graph size when None.
     max_iter : int, default=10
         Training epochs.
-    transform_max_iter : int, default=20
-        Adam steps on :math:`z` when embedding graphs.
+    transform_max_iter : int, default=5
+        Plan updates when embedding graphs (each followed by 10 Adam steps on :math:`z`).
     learning_rate : float, default=0.05
     batch_size : int, default=32
         Graphs per mini-batch (batches group graphs of similar sizes).
@@ -200,7 +205,7 @@ class GromovWassersteinFactorization(
         init="sample",
         atom_size=None,
         max_iter=10,
-        transform_max_iter=20,
+        transform_max_iter=5,
         learning_rate=0.05,
         batch_size=32,
         beta=0.0,
@@ -250,10 +255,14 @@ class GromovWassersteinFactorization(
             for index in buckets
         ]
 
-    def _reconstruction_loss(self, atoms, weights, batch):
-        """Per-graph FGW discrepancy between each graph and its barycenter (eq. 12 / 16)."""
-        fused = batch.F is not None
-        C_B, F_B, _ = fgw_barycenter(
+    @torch.no_grad()
+    def _plans(self, atoms, weights, batch):
+        """The plans of the reconstruction at the given weights, without gradient.
+
+        Returns the barycenter-atom plans of the last barycenter step, ``(B, K, n, m)``, and the
+        barycenter-graph plan ``(B, n, n)`` of eq. 12 / 16.
+        """
+        C_B, F_B, plans = fgw_barycenter(
             weights,
             atoms.structures(),
             atoms.q,
@@ -267,20 +276,27 @@ class GromovWassersteinFactorization(
             solver_params=self._solver_params(),
         )
         if self.reconstruction_plan == "identity":
-            T = torch.diag_embed(batch.p)
-        else:
-            T = solve_plans(
-                C_B.detach(),
-                batch.C,
-                batch.p,
-                batch.p,
-                F1=F_B.detach() if fused else None,
-                F2=batch.F,
-                alpha=self.alpha,
-                solver=self.solver,
-                solver_params=self._solver_params(),
-            )
-        D = feature_cost(F_B, batch.F) if fused else None
+            return plans, torch.diag_embed(batch.p)
+        T = solve_plans(
+            C_B,
+            batch.C,
+            batch.p,
+            batch.p,
+            F1=F_B,
+            F2=batch.F,
+            alpha=self.alpha,
+            solver=self.solver,
+            solver_params=self._solver_params(),
+        )
+        return plans, T
+
+    def _reconstruction_loss(self, atoms, weights, batch, plans, T):
+        """Per-graph FGW discrepancy between each graph and its barycenter, plans held fixed.
+
+        Differentiable in the weights and the atoms (envelope theorem, eq. 12-13 / 16-17).
+        """
+        C_B, F_B = barycenter_update(weights, atoms.structures(), plans, batch.p, atoms.features())
+        D = None if batch.F is None else feature_cost(F_B, batch.F)
         return fgw_loss(C_B, batch.C, T, D, self.alpha)
 
     def _atoms_module(self, device, dtype):
@@ -380,7 +396,9 @@ class GromovWassersteinFactorization(
                 index, batch = batches[b]
                 index_t = torch.as_tensor(index, device=device)
                 optimizer.zero_grad()
-                losses = self._reconstruction_loss(atoms, torch.softmax(z[index_t], dim=1), batch)
+                weights = torch.softmax(z[index_t], dim=1)
+                plans, T = self._plans(atoms, weights.detach(), batch)
+                losses = self._reconstruction_loss(atoms, weights, batch, plans, T)
                 objective = losses.sum()
                 if head is not None:
                     objective = objective + self._label_loss(head, z, labels, index_t)
@@ -451,13 +469,18 @@ class GromovWassersteinFactorization(
             z.requires_grad_(True)
             optimizer = torch.optim.Adam([z], lr=self.learning_rate)
             for _ in range(self.transform_max_iter):
-                optimizer.zero_grad()
-                # Summed (not averaged) so that each graph's gradient ignores the others.
-                self._reconstruction_loss(atoms, torch.softmax(z, dim=1), batch).sum().backward()
-                optimizer.step()
+                plans, T = self._plans(atoms, torch.softmax(z.detach(), dim=1), batch)
+                for _ in range(TRANSFORM_STEPS_PER_PLAN):
+                    optimizer.zero_grad()
+                    weights = torch.softmax(z, dim=1)
+                    # Summed (not averaged): each graph's gradient ignores the others.
+                    self._reconstruction_loss(atoms, weights, batch, plans, T).sum().backward()
+                    optimizer.step()
             with torch.no_grad():
                 weights = torch.softmax(z, dim=1)
-                loss = self._reconstruction_loss(atoms, weights, batch)
+                loss = self._reconstruction_loss(
+                    atoms, weights, batch, *self._plans(atoms, weights, batch)
+                )
             embedding[index] = weights.cpu().double().numpy()
             losses[index] = loss.cpu().double().numpy()
         return embedding, losses

@@ -2,7 +2,17 @@
 
 import torch
 
-__all__ = ["masked_log", "round_to_marginals", "safe_logsumexp", "sinkhorn_scaling"]
+__all__ = ["exp", "masked_log", "round_to_marginals", "safe_logsumexp", "sinkhorn_scaling"]
+
+
+def exp(x):
+    """``torch.exp`` that maps arguments below the dtype's smallest normal number to exactly 0.
+
+    Underflowing arguments (results in the subnormal range) make ``torch.exp`` on the CPU about
+    30 times slower; sending them to ``-inf`` gives the same zeros (up to subnormals) quickly.
+    """
+    floor = float(torch.log(torch.tensor(torch.finfo(x.dtype).tiny, dtype=x.dtype)))
+    return torch.exp(x.masked_fill(x < floor, -torch.inf))
 
 
 def masked_log(x):
@@ -56,7 +66,7 @@ def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
     """
     row_max = log_K.amax(dim=2, keepdim=True)
     row_max = torch.where(torch.isneginf(row_max), torch.zeros_like(row_max), row_max)
-    K = torch.exp(log_K - row_max)
+    K = exp(log_K - row_max)
     tiny = torch.finfo(K.dtype).tiny
     tol = max(tol, 10 * torch.finfo(K.dtype).eps) if tol > 0 else 0.0
     b = (q > 0).to(K.dtype)

@@ -31,7 +31,7 @@ References
 
 import torch
 
-from ._utils import masked_log
+from ._utils import exp, masked_log
 from .gw import gw_tensor_product
 
 __all__ = ["fugw_loss", "fugw_plan", "kl_divergence", "to_pot_parameters"]
@@ -222,7 +222,7 @@ def fugw_plan(
     for _ in range(max_iter):
         cost, rho_q, eps_q = _bcd_cost(P, Cs, Ct, ws, wt, D, alpha, rho, eps)
         log_P = _mm_unbalanced(masked_log(P), cost, log_ws, log_wt, rho_q, eps_q, n_inner)
-        P_new = torch.exp(log_P)
+        P_new = exp(log_P)
         mass_old, mass_new = P.sum((1, 2)), P_new.sum((1, 2))
         scale = torch.sqrt(mass_old / mass_new.clamp_min(torch.finfo(P.dtype).tiny))
         P_new = P_new * scale[:, None, None]

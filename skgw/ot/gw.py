@@ -30,7 +30,7 @@ References
 
 import torch
 
-from ._utils import masked_log, round_to_marginals, safe_logsumexp, sinkhorn_scaling
+from ._utils import exp, masked_log, round_to_marginals, safe_logsumexp, sinkhorn_scaling
 
 __all__ = [
     "feature_cost",
@@ -171,7 +171,7 @@ def initial_plan(C1, C2, p, q, *, D=None, alpha=1.0, init="product", gamma=0.01,
         alpha = _as_batch_scalar(alpha, cost)
         cost = alpha * cost + (1.0 - alpha) * D
     log_K = -cost / gamma + masked_log(p)[:, :, None] + masked_log(q)[:, None, :]
-    return torch.exp(sinkhorn_scaling(log_K, p, q, max_iter=1000, tol=1e-9))
+    return exp(sinkhorn_scaling(log_K, p, q, max_iter=1000, tol=1e-9))
 
 
 @torch.no_grad()
@@ -240,11 +240,11 @@ def fgw_plan_ppa(
     active = torch.ones(C1.shape[0], dtype=torch.bool, device=C1.device)
     all_active = True
     for iteration in range(max_iter):
-        T = torch.exp(log_T)
+        T = exp(log_T)
         log_K = log_T - gradient(T) / gamma
         log_T_new = sinkhorn_scaling(log_K, p, q, max_iter=n_sinkhorn)
         if tol > 0 and (iteration + 1) % 10 == 0:
-            change = (torch.exp(log_T_new) - T).abs().amax(dim=(1, 2))
+            change = (exp(log_T_new) - T).abs().amax(dim=(1, 2))
         log_T = log_T_new if all_active else torch.where(active[:, None, None], log_T_new, log_T)
         if tol > 0 and (iteration + 1) % 10 == 0:
             active = active & (change > tol)
@@ -253,7 +253,7 @@ def fgw_plan_ppa(
                 break
     # Final projection onto Pi(p, q): Sinkhorn, then exact rounding of what it left.
     log_T = sinkhorn_scaling(log_T, p, q, max_iter=100, tol=marginal_tol)
-    return round_to_marginals(torch.exp(log_T), p, q)
+    return round_to_marginals(exp(log_T), p, q)
 
 
 @torch.no_grad()
@@ -305,11 +305,11 @@ def fgw_plan_badmm(
         linear = linear + (1.0 - alpha_b) * D
     Z = torch.zeros_like(init)
     for _ in range(max_iter):
-        T = torch.exp(log_T)
+        T = exp(log_T)
         log_phi = log_T + (2.0 * alpha_b * C1.transpose(1, 2) @ T @ C2 + Z) / gamma
         log_S = log_phi + log_q[:, None, :] - safe_logsumexp(log_phi, dim=1)[:, None, :]
-        S = torch.exp(log_S)
+        S = exp(log_S)
         log_phi = log_S - (linear - 2.0 * alpha_b * C1 @ S @ C2.transpose(1, 2) + Z) / gamma
         log_T = log_phi + log_p[:, :, None] - safe_logsumexp(log_phi, dim=2)[:, :, None]
-        Z = Z + gamma * (torch.exp(log_T) - S)
-    return torch.exp(log_T)
+        Z = Z + gamma * (exp(log_T) - S)
+    return exp(log_T)
