@@ -244,6 +244,8 @@ def as_graphs(
         if table.ndim != 2 or table.size == 0:
             raise ValueError(f"Expected a non-empty 2-D table of rows, got shape {table.shape}.")
         return _point_clouds(table)
+    if hasattr(X, "__array__"):
+        X = np.asarray(X)
     if isinstance(X, np.ndarray) and X.ndim == 3:
         items = list(X)
     elif isinstance(X, (list, tuple)):
@@ -276,8 +278,10 @@ def as_graphs(
 
 def _is_table(X):
     """Whether X is a 2-D numeric table (rows are point clouds) rather than a list of graphs."""
-    if hasattr(X, "iloc") or (isinstance(X, np.ndarray) and X.ndim <= 2):
+    if hasattr(X, "iloc"):
         return True
+    if hasattr(X, "__array__") and not sp.issparse(X):
+        return np.ndim(np.asarray(X)) <= 2
     if isinstance(X, (list, tuple)) and X:
         return all(
             isinstance(row, (list, tuple, np.ndarray))

@@ -98,8 +98,11 @@ class GromovWassersteinFactorization(
         :func:`skgw.ot.fgw_plan_ppa`'s convention, 1 for BADMM).
     n_solver_iter : int, default=50
         Solver steps ``M``.
-    n_sinkhorn : int, default=5
-        Sinkhorn updates per PPA step.
+    n_sinkhorn : int, default=1
+        Sinkhorn updates per PPA step (the paper's single scaling).
+    tol : float, default=1e-6
+        PPA stops early for a problem whose plan moves less than ``tol`` (max-abs) between two
+        steps; 0 always runs ``n_solver_iter`` steps.
     n_barycenter_iter : int, default=2
         Barycenter steps ``L``.
     alpha : float, default=0.5
@@ -173,6 +176,7 @@ class GromovWassersteinFactorization(
         "gamma": [Interval(Real, 0, None, closed="neither"), None],
         "n_solver_iter": [Interval(Integral, 1, None, closed="left")],
         "n_sinkhorn": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "n_barycenter_iter": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, 1, closed="both")],
         "reconstruction_plan": [StrOptions({"solve", "identity"})],
@@ -198,7 +202,8 @@ class GromovWassersteinFactorization(
         solver="ppa",
         gamma=None,
         n_solver_iter=50,
-        n_sinkhorn=5,
+        n_sinkhorn=1,
+        tol=1e-6,
         n_barycenter_iter=2,
         alpha=0.5,
         reconstruction_plan="solve",
@@ -221,6 +226,7 @@ class GromovWassersteinFactorization(
         self.gamma = gamma
         self.n_solver_iter = n_solver_iter
         self.n_sinkhorn = n_sinkhorn
+        self.tol = tol
         self.n_barycenter_iter = n_barycenter_iter
         self.alpha = alpha
         self.reconstruction_plan = reconstruction_plan
@@ -244,7 +250,7 @@ class GromovWassersteinFactorization(
         gamma = PAPER_GAMMA[self.solver] if self.gamma is None else self.gamma
         params = {"gamma": gamma, "max_iter": self.n_solver_iter}
         if self.solver == "ppa":
-            params["n_sinkhorn"] = self.n_sinkhorn
+            params.update(n_sinkhorn=self.n_sinkhorn, tol=self.tol)
         return params
 
     def _batches(self, graphs, device, dtype):

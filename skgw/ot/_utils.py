@@ -73,8 +73,9 @@ def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
     a = torch.zeros_like(p)
     active = torch.ones(K.shape[0], dtype=torch.bool, device=K.device)
     for iteration in range(max_iter):
-        a_new = torch.where(p > 0, p / (K * b[:, None, :]).sum(2).clamp_min(tiny), 0.0)
-        b_new = torch.where(q > 0, q / (K * a_new[:, :, None]).sum(1).clamp_min(tiny), 0.0)
+        # p and q are 0 on padding, so are a and b there.
+        a_new = p / (K * b[:, None, :]).sum(2).clamp_min(tiny)
+        b_new = q / (K * a_new[:, :, None]).sum(1).clamp_min(tiny)
         if tol > 0:
             a = torch.where(active[:, None], a_new, a)
             b = torch.where(active[:, None], b_new, b)

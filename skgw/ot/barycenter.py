@@ -51,6 +51,41 @@ def barycenter_update(weights, U, plans, mu, H=None):
     return C, F
 
 
+def _expand(x, n_atoms):
+    """``(B, ...) -> (B * n_atoms, ...)``, each problem repeated for consecutive atoms."""
+    return x.repeat_interleave(n_atoms, dim=0)
+
+
+def _atom_size_groups(q, max_padding=0.25):
+    """Atoms grouped by size so that small atoms are not padded to the largest one.
+
+    Parameters
+    ----------
+    q : Tensor of shape (K, m)
+        Atom node weights, zero on padding (real nodes first).
+    max_padding : float, default=0.25
+        The largest atom of a group has at most ``(1 + max_padding)`` times the nodes of the
+        smallest, plus one.
+
+    Returns
+    -------
+    groups : list of (Tensor of int, int)
+        Atom indices and the padded width of each group.
+    """
+    sizes = (q > 0).sum(dim=1).tolist()
+    order = sorted(range(len(sizes)), key=sizes.__getitem__)
+    groups, current = [], []
+    for k in order:
+        if current and sizes[k] > (1 + max_padding) * sizes[current[0]] + 1:
+            groups.append(current)
+            current = []
+        current.append(k)
+    groups.append(current)
+    return [
+        (torch.tensor(group, device=q.device), max(sizes[k] for k in group)) for group in groups
+    ]
+
+
 def solve_plans(C1, C2, p, q, *, F1=None, F2=None, alpha=0.5, solver="ppa", solver_params=None):
     """GWD module: batched FGW plans with the named solver (``"ppa"`` or ``"badmm"``)."""
     D = None if F1 is None else feature_cost(F1, F2)
@@ -118,29 +153,27 @@ def fgw_barycenter(
     n_problems, n_atoms = weights.shape
     n, m = C0.shape[1], U.shape[1]
 
-    def expand(x, per_atom):
-        """(B, ...) or (K, ...) -> (B * K, ...) in problem-major order."""
-        if per_atom:
-            return x[None].expand(n_problems, *x.shape).reshape(-1, *x.shape[1:])
-        return x[:, None].expand(x.shape[0], n_atoms, *x.shape[1:]).reshape(-1, *x.shape[1:])
-
-    U_flat, q_flat = expand(U.detach(), True), expand(q, True)
-    H_flat = None if H is None else expand(H.detach(), True)
+    groups = _atom_size_groups(q)
     C, F = C0, F0
     detached_weights = weights.detach()
     for step in range(n_iter):
-        with torch.no_grad():
-            plans = solve_plans(
-                expand(C.detach(), False),
-                U_flat,
-                expand(mu, False),
-                q_flat,
-                F1=None if F is None else expand(F.detach(), False),
-                F2=H_flat,
-                alpha=alpha,
-                solver=solver,
-                solver_params=solver_params,
-            ).reshape(n_problems, n_atoms, n, m)
+        plans = torch.zeros(n_problems, n_atoms, n, m, dtype=C0.dtype, device=C0.device)
+        for atoms, width in groups:
+            # All (problem, atom) pairs of one atom-size group in one batched solve.
+            U_g, q_g = U.detach()[atoms, :width, :width], q[atoms, :width]
+            H_g = None if H is None else H.detach()[atoms, :width]
+            with torch.no_grad():
+                plans[:, atoms, :, :width] = solve_plans(
+                    _expand(C.detach(), len(atoms)),
+                    U_g.repeat(n_problems, 1, 1),
+                    _expand(mu, len(atoms)),
+                    q_g.repeat(n_problems, 1),
+                    F1=None if F is None else _expand(F.detach(), len(atoms)),
+                    F2=None if H_g is None else H_g.repeat(n_problems, 1, 1),
+                    alpha=alpha,
+                    solver=solver,
+                    solver_params=solver_params,
+                ).reshape(n_problems, len(atoms), n, width)
         last = step == n_iter - 1
         C, F = barycenter_update(
             weights if last else detached_weights,

@@ -110,22 +110,17 @@ def fgw_gradient(C1, C2, T, D=None, alpha=1.0):
 def _gradient_operator(C1, C2, D, alpha):
     """``T -> fgw_gradient(C1, C2, T, D, alpha)`` with everything independent of ``T`` hoisted."""
     symmetric = torch.equal(C1, C1.transpose(1, 2)) and torch.equal(C2, C2.transpose(1, 2))
-    C1_squared, C2_squared = C1 * C1, C2 * C2
     weight = 2.0 * _as_batch_scalar(1.0 if D is None else alpha, C1)
     linear = None if D is None else (1.0 - weight / 2.0) * D
+    pairs = [(C1, C2)] if symmetric else [(C1, C2), (C1.transpose(1, 2), C2.transpose(1, 2))]
+    squares = [(A * A, B * B) for A, B in pairs]
 
     def gradient(T):
-        if symmetric:
-            quadratic = _tensor_product(C1, C2, C1_squared, C2_squared, T)
-        else:
-            C1_t, C2_t = C1.transpose(1, 2), C2.transpose(1, 2)
-            quadratic = 0.5 * (
-                _tensor_product(C1, C2, C1_squared, C2_squared, T)
-                + _tensor_product(
-                    C1_t, C2_t, C1_squared.transpose(1, 2), C2_squared.transpose(1, 2), T
-                )
-            )
-        quadratic = weight * quadratic
+        terms = [
+            _tensor_product(A, B, A_sq, B_sq, T)
+            for (A, B), (A_sq, B_sq) in zip(pairs, squares, strict=True)
+        ]
+        quadratic = (weight / len(pairs)) * sum(terms)
         return quadratic if linear is None else quadratic + linear
 
     return gradient
@@ -238,22 +233,24 @@ def fgw_plan_ppa(
     log_T = masked_log(init)
     gradient = _gradient_operator(C1, C2, D, alpha)
     active = torch.ones(C1.shape[0], dtype=torch.bool, device=C1.device)
-    all_active = True
     for iteration in range(max_iter):
+        # exp rather than the scaled kernel: no subnormal entries to slow the products down.
         T = exp(log_T)
-        log_K = log_T - gradient(T) / gamma
-        log_T_new = sinkhorn_scaling(log_K, p, q, max_iter=n_sinkhorn)
-        if tol > 0 and (iteration + 1) % 10 == 0:
+        log_T_new = sinkhorn_scaling(log_T - gradient(T) / gamma, p, q, max_iter=n_sinkhorn)
+        check = tol > 0 and (iteration + 1) % 10 == 0
+        if check:
             change = (exp(log_T_new) - T).abs().amax(dim=(1, 2))
-        log_T = log_T_new if all_active else torch.where(active[:, None, None], log_T_new, log_T)
-        if tol > 0 and (iteration + 1) % 10 == 0:
+        if active.all():
+            log_T = log_T_new
+        else:
+            log_T = torch.where(active[:, None, None], log_T_new, log_T)
+        if check:
             active = active & (change > tol)
-            all_active = bool(active.all())
             if not active.any():
                 break
     # Final projection onto Pi(p, q): Sinkhorn, then exact rounding of what it left.
-    log_T = sinkhorn_scaling(log_T, p, q, max_iter=100, tol=marginal_tol)
-    return round_to_marginals(exp(log_T), p, q)
+    T = exp(sinkhorn_scaling(log_T, p, q, max_iter=100, tol=marginal_tol))
+    return round_to_marginals(T, p, q)
 
 
 @torch.no_grad()

@@ -1,0 +1,16 @@
+"""scikit-learn's own estimator checks, run for real on 2-D tables (rows read as point clouds)."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skgw import GromovWassersteinFactorization
+
+ESTIMATORS = [
+    GromovWassersteinFactorization(
+        n_components=3, max_iter=2, n_solver_iter=10, transform_max_iter=2, random_state=0
+    ),
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

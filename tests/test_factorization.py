@@ -1,0 +1,200 @@
+import pickle
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.cluster import KMeans, SpectralClustering
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.svm import SVC
+
+from skgw import Graph, GromovWassersteinFactorization
+from skgw.datasets import make_sbm_graphs
+from skgw.metrics import clustering_accuracy
+
+
+def _small(**params):
+    defaults = dict(
+        n_components=3, max_iter=3, n_solver_iter=10, transform_max_iter=2, random_state=0,
+        dtype="float64",
+    )
+    return GromovWassersteinFactorization(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def sbm():
+    return make_sbm_graphs(24, n_nodes=(8, 16), random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(sbm):
+    graphs, _ = sbm
+    return _small().fit(graphs)
+
+
+def test_fit_transform_shapes_and_attributes(sbm, fitted):
+    graphs, _ = sbm
+    W = fitted.transform(graphs)
+    assert W.shape == (24, 3)
+    np.testing.assert_allclose(W.sum(1), 1.0)
+    assert len(fitted.components_) == 3 and isinstance(fitted.components_[0], Graph)
+    assert fitted.components_[0].n_node_features == 3
+    assert all(np.all(atom.C >= 0) for atom in fitted.components_)
+    assert fitted.n_iter_ == 3 and len(fitted.loss_curve_) == 3
+    assert fitted.reconstruction_err_ == fitted.loss_curve_[-1]
+    assert not hasattr(fitted, "n_features_in_")
+    assert list(fitted.get_feature_names_out()) == [
+        f"gromovwassersteinfactorization{k}" for k in range(3)
+    ]
+
+
+def test_training_decreases_loss(sbm):
+    graphs, _ = sbm
+    model = _small(max_iter=6).fit(graphs)
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+
+
+def test_subset_and_order_invariance(sbm, fitted):
+    graphs, _ = sbm
+    W = fitted.transform(graphs)
+    order = np.random.RandomState(0).permutation(24)
+    np.testing.assert_allclose(fitted.transform([graphs[i] for i in order]), W[order], atol=1e-9)
+    np.testing.assert_allclose(fitted.transform(graphs[5:9]), W[5:9], atol=1e-9)
+    np.testing.assert_allclose(fitted.transform([graphs[3]]), W[3:4], atol=1e-9)
+
+
+def test_node_permutation_invariance(sbm, fitted):
+    graphs, _ = sbm
+    rng = np.random.RandomState(1)
+    permuted = []
+    for g in graphs[:6]:
+        perm = rng.permutation(g.n_nodes)
+        permuted.append(Graph(g.C[np.ix_(perm, perm)].copy(), g.p[perm].copy(), g.F[perm].copy()))
+    np.testing.assert_allclose(fitted.transform(permuted), fitted.transform(graphs[:6]), atol=1e-6)
+
+
+def test_dense_sparse_networkx_give_the_same_embedding(fitted, sbm):
+    graphs, _ = sbm
+    dense = [(g.C, g.F) for g in graphs[:4]]
+    sparse = [(sp.csr_matrix(g.C), g.F) for g in graphs[:4]]
+    networkx = []
+    for g in graphs[:4]:
+        G = nx.from_numpy_array(g.C)
+        nx.set_node_attributes(G, dict(enumerate(g.F)), "x")
+        networkx.append(G)
+    expected = fitted.transform(dense)
+    np.testing.assert_allclose(fitted.transform(sparse), expected, atol=1e-12)
+    np.testing.assert_allclose(fitted.transform(networkx), expected, atol=1e-12)
+
+
+def test_idempotent_and_pickle(sbm, fitted):
+    graphs, _ = sbm
+    again = clone(fitted).fit(graphs)
+    np.testing.assert_array_equal(again.components_[0].C, fitted.components_[0].C)
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.transform(graphs[:3]), fitted.transform(graphs[:3]))
+
+
+def test_inputs_are_not_modified(sbm):
+    graphs, _ = sbm
+    arrays = [(g.C.copy(), g.F.copy()) for g in graphs[:6]]
+    before = [(C.copy(), F.copy()) for C, F in arrays]
+    _small(max_iter=1).fit(arrays).transform(arrays)
+    for (C, F), (C0, F0) in zip(arrays, before, strict=True):
+        np.testing.assert_array_equal(C, C0)
+        np.testing.assert_array_equal(F, F0)
+
+
+def test_transform_rejects_other_feature_dimensions(fitted):
+    with pytest.raises(ValueError, match="Graph 1: has 0 node features, the model was fitted"):
+        fitted.transform([(np.eye(3), np.ones((3, 3))), np.eye(3)])
+    with pytest.raises(ValueError, match="Graph 0: has 2 node features"):
+        fitted.transform([(np.eye(3), np.ones((3, 2)))])
+
+
+def test_inverse_transform_and_score(sbm, fitted):
+    graphs, _ = sbm
+    rebuilt = fitted.inverse_transform(np.eye(3))
+    assert len(rebuilt) == 3
+    for atom, graph in zip(fitted.components_, rebuilt, strict=True):
+        assert graph.n_nodes == atom.n_nodes
+        assert np.all(np.isfinite(graph.C)) and np.all(graph.C >= -1e-12)
+    with pytest.raises(ValueError, match="expected 3"):
+        fitted.inverse_transform(np.ones((1, 2)))
+    score = fitted.score(graphs)
+    assert score < 0
+    assert score == pytest.approx(-np.mean(fitted._embed(graphs)[1]))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="badmm"),
+        dict(reconstruction_plan="identity"),
+        dict(init="random", atom_size=6),
+        dict(dtype="float32", structure="shortest_path", node_weights="degree"),
+        dict(n_barycenter_iter=1, alpha=1.0),
+    ],
+)
+def test_variants_run_and_stay_finite(sbm, params):
+    graphs, _ = sbm
+    W = _small(max_iter=2, **params).fit_transform(graphs[:10])
+    assert np.all(np.isfinite(W)) and W.dtype == np.float64
+    np.testing.assert_allclose(W.sum(1), 1.0, atol=1e-5)
+
+
+def test_graphs_without_features():
+    graphs, _ = make_sbm_graphs(8, n_nodes=(6, 9), random_state=2)
+    structures = [g.C for g in graphs]
+    model = _small(max_iter=2).fit(structures)
+    assert model.components_[0].F is None
+    assert model.transform(structures).shape == (8, 3)
+
+
+def test_semi_supervised_labels_shape_the_atoms(sbm):
+    graphs, y = sbm
+    partial = np.where(np.arange(24) % 3 == 0, -1, y)
+    supervised = _small(beta=1.0).fit(graphs, partial)
+    unsupervised = _small(beta=1.0).fit(graphs)
+    assert not np.allclose(supervised.components_[0].C, unsupervised.components_[0].C)
+    with pytest.raises(ValueError, match="y has 3 labels for 24 graphs"):
+        _small(beta=1.0).fit(graphs, [0, 1, 0])
+
+
+def test_verbose_progress_bar(sbm, capsys):
+    graphs, _ = sbm
+    _small(max_iter=1, verbose=1).fit(graphs[:4])
+    assert "GWF" in capsys.readouterr().err
+
+
+def test_clusters_sbm_types():
+    graphs, y = make_sbm_graphs(30, n_nodes=(10, 16), cluster_sets=[0, 1], random_state=3)
+    pipe = Pipeline(
+        [("gwf", _small(n_components=4, max_iter=5)), ("km", KMeans(2, n_init=10, random_state=0))]
+    )
+    assert clustering_accuracy(y, pipe.fit_predict(graphs)) >= 0.8
+
+
+def test_sklearn_pipelines_on_ragged_graph_lists(sbm):
+    graphs, y = sbm
+    spectral = Pipeline(
+        [("gwf", _small(max_iter=1)), ("sc", SpectralClustering(2, random_state=0))]
+    )
+    assert spectral.fit_predict(graphs).shape == (24,)
+    svc = Pipeline([("gwf", _small(max_iter=1)), ("svc", SVC())])
+    scores = cross_val_score(svc, graphs, y, cv=3)
+    assert scores.shape == (3,)
+    search = GridSearchCV(_small(max_iter=1), {"n_components": [2, 3]}, cv=2)
+    search.fit(graphs)
+    assert search.best_params_["n_components"] in (2, 3)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu(sbm):
+    graphs, _ = sbm
+    cpu = _small(device="cpu").fit(graphs)
+    gpu = _small(device="cuda").fit(graphs)
+    np.testing.assert_allclose(gpu.transform(graphs), cpu.transform(graphs), atol=1e-6)
