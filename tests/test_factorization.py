@@ -109,7 +109,7 @@ def test_inputs_are_not_modified(sbm):
 
 
 def test_transform_rejects_other_feature_dimensions(fitted):
-    with pytest.raises(ValueError, match="Graph 1: has 0 node features, the model was fitted"):
+    with pytest.raises(ValueError, match="Graph 1: has 0 node features while graph 0 has 3"):
         fitted.transform([(np.eye(3), np.ones((3, 3))), np.eye(3)])
     with pytest.raises(ValueError, match="Graph 0: has 2 node features"):
         fitted.transform([(np.eye(3), np.ones((3, 2)))])
