@@ -18,7 +18,11 @@ from skgw.metrics import clustering_accuracy
 
 def _small(**params):
     defaults = dict(
-        n_components=3, max_iter=3, n_solver_iter=10, transform_max_iter=2, random_state=0,
+        n_components=3,
+        max_iter=3,
+        n_solver_iter=10,
+        transform_max_iter=2,
+        random_state=0,
         dtype="float64",
     )
     return GromovWassersteinFactorization(**{**defaults, **params})
