@@ -71,7 +71,7 @@ def make_sbm_graphs(
     >>> from skgw.datasets import make_sbm_graphs
     >>> graphs, y = make_sbm_graphs(3, random_state=0)
     >>> [g.n_nodes for g in graphs], y.tolist()
-    ([47, 33, 51], [0, 1, 0])
+    ([33, 57, 33], [0, 1, 0])
     """
     rng = check_random_state(random_state)
     low, high = (n_nodes, n_nodes) if np.isscalar(n_nodes) else n_nodes
