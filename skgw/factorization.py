@@ -384,8 +384,14 @@ class GromovWassersteinFactorization(
         U, H, sizes = self._initial_atoms(graphs, rng, device, dtype, generator)
         symmetric = all(np.array_equal(g.C, g.C.T) for g in graphs)
         atoms = _Atoms(U, H, torch.as_tensor(sizes, device=device), symmetric)
-        z = torch.nn.Parameter(torch.zeros(n_graphs, K, dtype=dtype, device=device))
-        parameters = [*atoms.parameters(), z]
+        batches = self._batches(graphs, device, dtype)
+        # One parameter per batch: Adam skips parameters without gradient, so the embeddings
+        # of graphs outside the current batch do not drift with stale momentum.
+        z = [
+            torch.nn.Parameter(torch.zeros(len(index), K, dtype=dtype, device=device))
+            for index, _ in batches
+        ]
+        parameters = [*atoms.parameters(), *z]
 
         labels, head = None, None
         if y is not None and self.beta > 0:
@@ -393,21 +399,20 @@ class GromovWassersteinFactorization(
             parameters += list(head.parameters())
         optimizer = torch.optim.Adam(parameters, lr=self.learning_rate)
 
-        batches = self._batches(graphs, device, dtype)
         self.loss_curve_ = []
         epochs = tqdm(range(self.max_iter), disable=not self.verbose, desc="GWF", unit="epoch")
         for _ in epochs:
             epoch_loss = 0.0
             for b in rng.permutation(len(batches)):
                 index, batch = batches[b]
-                index_t = torch.as_tensor(index, device=device)
                 optimizer.zero_grad()
-                weights = torch.softmax(z[index_t], dim=1)
+                weights = torch.softmax(z[b], dim=1)
                 plans, T = self._plans(atoms, weights.detach(), batch)
                 losses = self._reconstruction_loss(atoms, weights, batch, plans, T)
                 objective = losses.sum()
                 if head is not None:
-                    objective = objective + self._label_loss(head, z, labels, index_t)
+                    batch_labels = labels[torch.as_tensor(index, device=device)]
+                    objective = objective + self._label_loss(head, z[b], batch_labels)
                 objective.backward()
                 optimizer.step()
                 atoms.project()
@@ -438,14 +443,13 @@ class GromovWassersteinFactorization(
             head.bias.zero_()
         return torch.as_tensor(encoded, device=device), head.to(device)
 
-    def _label_loss(self, head, z, labels, index_t):
-        batch_labels = labels[index_t]
-        labelled = batch_labels >= 0
+    def _label_loss(self, head, z, labels):
+        """``beta`` times the summed cross-entropy of the labelled graphs (paper eq. 14)."""
+        labelled = labels >= 0
         if not labelled.any():
             return 0.0
-        logits = head(z[index_t][labelled])
         return self.beta * torch.nn.functional.cross_entropy(
-            logits, batch_labels[labelled], reduction="sum"
+            head(z[labelled]), labels[labelled], reduction="sum"
         )
 
     @staticmethod
