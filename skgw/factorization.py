@@ -119,7 +119,7 @@ class GromovWassersteinFactorization(
         Size of random atoms; the median training graph size when None.
     max_iter : int, default=10
         Training epochs.
-    transform_max_iter : int, default=5
+    transform_max_iter : int, default=3
         Plan updates when embedding graphs (each followed by 10 Adam steps on :math:`z`).
     learning_rate : float, default=0.05
     batch_size : int, default=32
@@ -210,7 +210,7 @@ class GromovWassersteinFactorization(
         init="sample",
         atom_size=None,
         max_iter=10,
-        transform_max_iter=5,
+        transform_max_iter=3,
         learning_rate=0.05,
         batch_size=32,
         beta=0.0,
@@ -262,13 +262,9 @@ class GromovWassersteinFactorization(
         ]
 
     @torch.no_grad()
-    def _plans(self, atoms, weights, batch):
-        """The plans of the reconstruction at the given weights, without gradient.
-
-        Returns the barycenter-atom plans of the last barycenter step, ``(B, K, n, m)``, and the
-        barycenter-graph plan ``(B, n, n)`` of eq. 12 / 16.
-        """
-        C_B, F_B, plans = fgw_barycenter(
+    def _barycenter(self, atoms, weights, batch, n_iter, first_plans=None):
+        """:func:`~skgw.ot.fgw_barycenter` of the batch's graphs over the atoms, no gradient."""
+        return fgw_barycenter(
             weights,
             atoms.structures(),
             atoms.q,
@@ -277,9 +273,22 @@ class GromovWassersteinFactorization(
             H=atoms.features(),
             F0=batch.F,
             alpha=self.alpha,
-            n_iter=self.n_barycenter_iter,
+            n_iter=n_iter,
             solver=self.solver,
             solver_params=self._solver_params(),
+            first_plans=first_plans,
+        )
+
+    @torch.no_grad()
+    def _plans(self, atoms, weights, batch, first_plans=None):
+        """The plans of the reconstruction at the given weights, without gradient.
+
+        Returns the barycenter-atom plans of the last barycenter step, ``(B, K, n, m)``, and the
+        barycenter-graph plan ``(B, n, n)`` of eq. 12 / 16. ``first_plans``: see
+        :meth:`_first_plans`.
+        """
+        C_B, F_B, plans = self._barycenter(
+            atoms, weights, batch, self.n_barycenter_iter, first_plans
         )
         if self.reconstruction_plan == "identity":
             return plans, torch.diag_embed(batch.p)
@@ -295,6 +304,11 @@ class GromovWassersteinFactorization(
             solver_params=self._solver_params(),
         )
         return plans, T
+
+    def _first_plans(self, atoms, batch):
+        """The first barycenter step's plans GWD(C_i, U_k): they do not depend on the weights."""
+        uniform = atoms.q.new_full((len(batch.sizes), self.n_components), 1 / self.n_components)
+        return self._barycenter(atoms, uniform, batch, n_iter=1)[2]
 
     def _reconstruction_loss(self, atoms, weights, batch, plans, T):
         """Per-graph FGW discrepancy between each graph and its barycenter, plans held fixed.
@@ -478,8 +492,9 @@ class GromovWassersteinFactorization(
             z = torch.zeros(len(index), self.n_components, dtype=dtype, device=device)
             z.requires_grad_(True)
             optimizer = torch.optim.Adam([z], lr=self.learning_rate)
+            first_plans = self._first_plans(atoms, batch)
             for _ in range(self.transform_max_iter):
-                plans, T = self._plans(atoms, torch.softmax(z.detach(), dim=1), batch)
+                plans, T = self._plans(atoms, torch.softmax(z.detach(), dim=1), batch, first_plans)
                 for _ in range(TRANSFORM_STEPS_PER_PLAN):
                     optimizer.zero_grad()
                     weights = torch.softmax(z, dim=1)
@@ -489,7 +504,7 @@ class GromovWassersteinFactorization(
             with torch.no_grad():
                 weights = torch.softmax(z, dim=1)
                 loss = self._reconstruction_loss(
-                    atoms, weights, batch, *self._plans(atoms, weights, batch)
+                    atoms, weights, batch, *self._plans(atoms, weights, batch, first_plans)
                 )
             embedding[index] = weights.cpu().double().numpy()
             losses[index] = loss.cpu().double().numpy()
@@ -571,20 +586,8 @@ class GromovWassersteinFactorization(
         atoms = self._atoms_module(device, dtype)
         starts = [self.components_[k] for k in np.argmax(W, axis=1)]
         batch = pad_graphs(starts, device=device, dtype=dtype)
-        with torch.no_grad():
-            C_B, F_B, _ = fgw_barycenter(
-                torch.as_tensor(W, dtype=dtype, device=device),
-                atoms.structures(),
-                atoms.q,
-                batch.C,
-                batch.p,
-                H=atoms.features(),
-                F0=batch.F,
-                alpha=self.alpha,
-                n_iter=self.n_barycenter_iter,
-                solver=self.solver,
-                solver_params=self._solver_params(),
-            )
+        weights = torch.as_tensor(W, dtype=dtype, device=device)
+        C_B, F_B, _ = self._barycenter(atoms, weights, batch, self.n_barycenter_iter)
         batch.C, batch.F = C_B, F_B
         return batch.unpad()
 

@@ -110,6 +110,7 @@ def fgw_barycenter(
     n_iter=2,
     solver="ppa",
     solver_params=None,
+    first_plans=None,
 ):
     r"""``B`` barycenters of the ``K`` atoms at once (Algorithm 3), differentiable by envelope.
 
@@ -136,6 +137,10 @@ def fgw_barycenter(
     solver : {"ppa", "badmm"}, default="ppa"
     solver_params : dict, default=None
         Keyword arguments of :func:`~skgw.ot.fgw_plan_ppa` / :func:`~skgw.ot.fgw_plan_badmm`.
+    first_plans : Tensor of shape (B, K, n, m), default=None
+        The plans of the first step, :math:`\mathrm{GWD}(B^{(0)}, U_k)`, when already known:
+        they do not depend on the weights, so callers that re-solve with the same atoms and
+        initial barycenters (GWF's ``transform``) compute them once.
 
     Returns
     -------
@@ -158,7 +163,11 @@ def fgw_barycenter(
     detached_weights = weights.detach()
     for step in range(n_iter):
         plans = torch.zeros(n_problems, n_atoms, n, m, dtype=C0.dtype, device=C0.device)
-        for atoms, width in groups:
+        if step == 0 and first_plans is not None:
+            plans, groups_to_solve = first_plans, []
+        else:
+            groups_to_solve = groups
+        for atoms, width in groups_to_solve:
             # All (problem, atom) pairs of one atom-size group in one batched solve.
             U_g, q_g = U.detach()[atoms, :width, :width], q[atoms, :width]
             H_g = None if H is None else H.detach()[atoms, :width]
