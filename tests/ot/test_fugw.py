@@ -60,26 +60,9 @@ def test_solver_within_two_percent_of_pot():
     rng = np.random.RandomState(2)
     alpha, rho = rng.uniform(0.1, 0.9, 50), np.exp(-4 * rng.rand(50))
     first, second, D = _batch(pairs)
-    P = fugw_plan(
-        first.C,
-        second.C,
-        first.p,
-        second.p,
-        D=D,
-        alpha=torch.tensor(alpha),
-        rho=torch.tensor(rho),
-        max_iter=100,
-    )
-    ours = fugw_loss(
-        P,
-        first.C,
-        second.C,
-        first.p,
-        second.p,
-        D=D,
-        alpha=torch.tensor(alpha),
-        rho=torch.tensor(rho),
-    ).numpy()
+    problem = dict(D=D, alpha=torch.tensor(alpha), rho=torch.tensor(rho))
+    P = fugw_plan(first.C, second.C, first.p, second.p, max_iter=100, **problem)
+    ours = fugw_loss(P, first.C, second.C, first.p, second.p, **problem).numpy()
     reference = []
     for (a, b), al, r in zip(pairs, alpha, rho, strict=True):
         alpha_pot, rho_pot, _ = to_pot_parameters(al, r)
