@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ._graphs import Graph
+from .ot._utils import group_by_size
 
 __all__ = ["GraphBatch", "pad_graphs", "size_buckets", "resolve_device", "resolve_dtype"]
 
@@ -127,16 +128,7 @@ def size_buckets(sizes, *, max_batch_size, max_padding=0.25):
     buckets : list of ndarray of int
         Indices into ``sizes``; every index appears once.
     """
-    sizes = np.asarray(sizes)
-    order = np.argsort(sizes, kind="stable")
-    buckets, current = [], []
-    for index in order:
-        if current and (
-            len(current) >= max_batch_size
-            or sizes[index] > (1 + max_padding) * sizes[current[0]] + 1
-        ):
-            buckets.append(np.array(current))
-            current = []
-        current.append(index)
-    buckets.append(np.array(current))
-    return buckets
+    groups = group_by_size(
+        list(np.asarray(sizes)), max_padding=max_padding, max_group_size=max_batch_size
+    )
+    return [np.array(group) for group in groups]

@@ -1,8 +1,50 @@
 """Shared blocks of the batched kernels: masked logs, stabilised Sinkhorn scaling, rounding."""
 
+import math
+
 import torch
 
-__all__ = ["exp", "masked_log", "round_to_marginals", "safe_logsumexp", "sinkhorn_scaling"]
+__all__ = [
+    "exp",
+    "group_by_size",
+    "masked_log",
+    "round_to_marginals",
+    "safe_logsumexp",
+    "sinkhorn_scaling",
+]
+
+
+def group_by_size(sizes, *, max_padding=0.25, max_group_size=None):
+    """Indices grouped into runs of similar sizes, so that small items are not padded to big ones.
+
+    Items are sorted by size (stable) and cut into consecutive runs of at most
+    ``max_group_size`` items in which the largest has at most ``(1 + max_padding)`` times the
+    size of the smallest, plus one.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+    max_padding : float, default=0.25
+    max_group_size : int, default=None
+        No limit when None.
+
+    Returns
+    -------
+    groups : list of list of int
+        Every index appears once.
+    """
+    order = sorted(range(len(sizes)), key=lambda index: sizes[index])
+    groups, current = [], []
+    for index in order:
+        if current and (
+            (max_group_size is not None and len(current) >= max_group_size)
+            or sizes[index] > (1 + max_padding) * sizes[current[0]] + 1
+        ):
+            groups.append(current)
+            current = []
+        current.append(index)
+    groups.append(current)
+    return groups
 
 
 def exp(x):
@@ -11,7 +53,7 @@ def exp(x):
     Underflowing arguments (results in the subnormal range) make ``torch.exp`` on the CPU about
     30 times slower; sending them to ``-inf`` gives the same zeros (up to subnormals) quickly.
     """
-    floor = float(torch.log(torch.tensor(torch.finfo(x.dtype).tiny, dtype=x.dtype)))
+    floor = math.log(torch.finfo(x.dtype).tiny)
     return torch.exp(x.masked_fill(x < floor, -torch.inf))
 
 

@@ -16,6 +16,7 @@ theorem, paper eq. 12-13).
 
 import torch
 
+from ._utils import group_by_size
 from .gw import feature_cost, fgw_plan_badmm, fgw_plan_ppa
 
 __all__ = ["barycenter_update", "fgw_barycenter", "solve_plans"]
@@ -56,16 +57,13 @@ def _expand(x, n_atoms):
     return x.repeat_interleave(n_atoms, dim=0)
 
 
-def _atom_size_groups(q, max_padding=0.25):
-    """Atoms grouped by size so that small atoms are not padded to the largest one.
+def _atom_size_groups(q):
+    """Atoms grouped by size (:func:`~skgw.ot._utils.group_by_size`), with each group's width.
 
     Parameters
     ----------
     q : Tensor of shape (K, m)
         Atom node weights, zero on padding (real nodes first).
-    max_padding : float, default=0.25
-        The largest atom of a group has at most ``(1 + max_padding)`` times the nodes of the
-        smallest, plus one.
 
     Returns
     -------
@@ -73,16 +71,9 @@ def _atom_size_groups(q, max_padding=0.25):
         Atom indices and the padded width of each group.
     """
     sizes = (q > 0).sum(dim=1).tolist()
-    order = sorted(range(len(sizes)), key=sizes.__getitem__)
-    groups, current = [], []
-    for k in order:
-        if current and sizes[k] > (1 + max_padding) * sizes[current[0]] + 1:
-            groups.append(current)
-            current = []
-        current.append(k)
-    groups.append(current)
     return [
-        (torch.tensor(group, device=q.device), max(sizes[k] for k in group)) for group in groups
+        (torch.tensor(group, device=q.device), max(sizes[k] for k in group))
+        for group in group_by_size(sizes)
     ]
 
 
@@ -162,10 +153,10 @@ def fgw_barycenter(
     C, F = C0, F0
     detached_weights = weights.detach()
     for step in range(n_iter):
-        plans = torch.zeros(n_problems, n_atoms, n, m, dtype=C0.dtype, device=C0.device)
         if step == 0 and first_plans is not None:
             plans, groups_to_solve = first_plans, []
         else:
+            plans = torch.zeros(n_problems, n_atoms, n, m, dtype=C0.dtype, device=C0.device)
             groups_to_solve = groups
         for atoms, width in groups_to_solve:
             # All (problem, atom) pairs of one atom-size group in one batched solve.

@@ -31,7 +31,7 @@ References
 
 import torch
 
-from ._utils import exp, masked_log
+from ._utils import exp, masked_log, safe_logsumexp
 from .gw import gw_tensor_product
 
 __all__ = ["fugw_loss", "fugw_plan", "kl_divergence", "to_pot_parameters"]
@@ -143,17 +143,18 @@ def _mm_unbalanced(log_P, cost, log_ws, log_wt, rho, eps, n_iter):
     s = (2.0 * rho + eps)[:, None, None]
     r = rho[:, None, None] / s
     e = eps[:, None, None] / s
-    fixed = -cost / s + e * (log_ws[:, :, None] + log_wt[:, None, :])
+    log_reference = log_ws[:, :, None] + log_wt[:, None, :]
+    # Padded entries stay at -inf through log_P and the marginal terms; keep 0 * -inf out.
+    fixed = -cost / s + e * torch.where(torch.isneginf(log_reference), 0.0, log_reference)
     for _ in range(n_iter):
-        log_row = torch.logsumexp(log_P, dim=2, keepdim=True)
-        log_col = torch.logsumexp(log_P, dim=1, keepdim=True)
+        log_row = safe_logsumexp(log_P, dim=2)[:, :, None]
+        log_col = safe_logsumexp(log_P, dim=1)[:, None, :]
         log_P = (
             (1.0 - e) * log_P
             + r * (log_ws[:, :, None] - log_row)
             + r * (log_wt[:, None, :] - log_col)
             + fixed
         )
-        log_P = torch.where(torch.isnan(log_P), -torch.inf, log_P)
     return log_P
 
 
