@@ -1,8 +1,18 @@
 """skgw: scikit-learn compatible Gromov-Wasserstein learning on graphs."""
 
 from ._graphs import Graph, as_graphs
+from .cluster import GWBarycenterKMeans
 from .factorization import GromovWassersteinFactorization
+from .kernels import FGWKernel
+from .pairwise import pairwise_gw_distances
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["Graph", "GromovWassersteinFactorization", "as_graphs"]
+__all__ = [
+    "FGWKernel",
+    "GWBarycenterKMeans",
+    "Graph",
+    "GromovWassersteinFactorization",
+    "as_graphs",
+    "pairwise_gw_distances",
+]

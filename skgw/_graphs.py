@@ -276,6 +276,16 @@ def as_graphs(
     return graphs
 
 
+def check_n_node_features(graphs, expected):
+    """Raise a ValueError naming the first graph whose feature dimension is not ``expected``."""
+    for index, graph in enumerate(graphs):
+        if graph.n_node_features != expected:
+            raise ValueError(
+                f"Graph {index}: has {graph.n_node_features} node features, the model was "
+                f"fitted on graphs with {expected}."
+            )
+
+
 def _is_table(X):
     """Whether X is a 2-D numeric table (rows are point clouds) rather than a list of graphs."""
     if hasattr(X, "iloc"):

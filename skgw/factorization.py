@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from tqdm.auto import tqdm
 
 from ._batching import pad_graphs, resolve_device, resolve_dtype, size_buckets
-from ._graphs import Graph, validate_graphs
+from ._graphs import Graph, check_n_node_features, validate_graphs
 from .ot import barycenter_update, feature_cost, fgw_barycenter, fgw_loss, solve_plans
 
 __all__ = ["GromovWassersteinFactorization"]
@@ -339,15 +339,6 @@ class GromovWassersteinFactorization(
         )
         return atoms.requires_grad_(False)
 
-    def _check_features(self, graphs):
-        expected = self.components_[0].n_node_features
-        for index, g in enumerate(graphs):
-            if g.n_node_features != expected:
-                raise ValueError(
-                    f"Graph {index}: has {g.n_node_features} node features, the model was "
-                    f"fitted on graphs with {expected}."
-                )
-
     # -- fit -----------------------------------------------------------------------------------
 
     def _initial_atoms(self, graphs, rng, device, dtype, generator):
@@ -515,7 +506,7 @@ class GromovWassersteinFactorization(
         graphs = validate_graphs(
             self, X, reset=False, structure=self.structure, node_weights=self.node_weights
         )
-        self._check_features(graphs)
+        check_n_node_features(graphs, self.components_[0].n_node_features)
         return graphs
 
     def transform(self, X):

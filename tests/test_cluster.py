@@ -1,0 +1,62 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skgw import Graph, GWBarycenterKMeans
+from skgw.datasets import make_sbm_graphs
+from skgw.metrics import clustering_accuracy
+
+from .graph_inputs import in_every_format
+
+
+@pytest.fixture(scope="module")
+def sbm():
+    return make_sbm_graphs(24, n_nodes=(8, 14), random_state=0)
+
+
+@pytest.mark.parametrize("solver", ["pot", "torch"])
+def test_recovers_sbm_types(sbm, solver):
+    graphs, y = sbm
+    model = GWBarycenterKMeans(3, solver=solver, device="cpu", random_state=0)
+    labels = model.fit_predict(graphs)
+    assert clustering_accuracy(y, labels) > 0.75  # chance: about 0.45
+    assert len(model.cluster_centers_) == 3 and isinstance(model.cluster_centers_[0], Graph)
+    median = int(np.median([g.n_nodes for g in graphs]))
+    assert all(center.n_nodes == median for center in model.cluster_centers_)
+    distances = model.transform(graphs)
+    np.testing.assert_array_equal(model.labels_, distances.argmin(1))
+    np.testing.assert_allclose(model.inertia_, distances.min(1).sum())
+    assert 1 <= model.n_iter_ <= model.max_iter
+
+
+def test_n_init_keeps_the_lowest_inertia(sbm):
+    graphs, _ = sbm
+    params = dict(n_clusters=3, solver="torch", device="cpu", max_iter=3, random_state=0)
+    single = GWBarycenterKMeans(**params).fit(graphs)
+    several = GWBarycenterKMeans(n_init=3, **params).fit(graphs)
+    assert several.inertia_ <= single.inertia_
+
+
+def test_graph_list_suite(sbm):
+    graphs, _ = sbm
+    model = GWBarycenterKMeans(3, barycenter_size=6, max_iter=3, random_state=0).fit(graphs)
+    assert all(center.n_nodes == 6 for center in model.cluster_centers_)
+    D = model.transform(graphs)
+    order = np.random.RandomState(0).permutation(len(graphs))
+    np.testing.assert_allclose(model.transform([graphs[i] for i in order]), D[order])
+    np.testing.assert_allclose(model.transform(graphs[2:3]), D[2:3])
+    for version in in_every_format(graphs):
+        np.testing.assert_allclose(model.transform(version), D, rtol=1e-9)
+    again = clone(model).fit(graphs)
+    np.testing.assert_array_equal(again.labels_, model.labels_)
+    np.testing.assert_array_equal(again.cluster_centers_[1].C, model.cluster_centers_[1].C)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(graphs), model.predict(graphs))
+
+
+def test_more_clusters_than_graphs_is_rejected(sbm):
+    graphs, _ = sbm
+    with pytest.raises(ValueError, match="n_samples=2 should be >= n_clusters=3"):
+        GWBarycenterKMeans(3).fit(graphs[:2])

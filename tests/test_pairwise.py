@@ -1,0 +1,105 @@
+import joblib
+import numpy as np
+import ot
+import pytest
+
+from skgw import pairwise_gw_distances
+from skgw.datasets import make_sbm_graphs
+
+from .graph_inputs import in_every_format, permute_nodes
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    return make_sbm_graphs(10, n_nodes=(6, 14), random_state=0)[0]
+
+
+def test_pot_solver_matches_pot_called_directly(graphs):
+    D = pairwise_gw_distances(graphs[:4], graphs[4:7], alpha=0.3)
+    g1, g2 = graphs[1], graphs[5]
+    expected = ot.gromov.fused_gromov_wasserstein2(
+        ot.dist(g1.F, g2.F), g1.C, g2.C, g1.p, g2.p, "square_loss", alpha=0.3
+    )
+    assert D.shape == (4, 3)
+    np.testing.assert_allclose(D[1, 1], expected, rtol=1e-10)
+    structure_only = pairwise_gw_distances(graphs[:2], graphs[4:5], alpha=1.0)
+    np.testing.assert_allclose(
+        structure_only[1, 0],
+        ot.gromov.gromov_wasserstein2(g1.C, graphs[4].C, g1.p, graphs[4].p),
+        rtol=1e-10,
+    )
+
+
+def test_symmetric_matrix_with_zero_diagonal(graphs):
+    D = pairwise_gw_distances(graphs, tile_size=9)  # several tiles, diagonal ones included
+    np.testing.assert_array_equal(D, D.T)
+    np.testing.assert_array_equal(np.diag(D), 0.0)
+    full = pairwise_gw_distances(graphs, graphs[:])
+    iu = np.triu_indices(len(graphs), 1)
+    np.testing.assert_allclose(D[iu], full[iu], rtol=1e-12)
+    assert np.all(D[iu] > 0)
+
+
+def test_torch_solver_close_to_pot(graphs):
+    pot = pairwise_gw_distances(graphs)
+    torch_values = pairwise_gw_distances(graphs, solver="torch", device="cpu")
+    iu = np.triu_indices(len(graphs), 1)
+    ratio = torch_values[iu] / pot[iu]
+    assert 0.95 < np.median(ratio) < 1.05
+    assert np.corrcoef(torch_values[iu], pot[iu])[0, 1] > 0.95
+
+
+def test_torch_solver_is_independent_of_the_other_pairs(graphs):
+    full = pairwise_gw_distances(graphs, graphs[:5], solver="torch", device="cpu")
+    part = pairwise_gw_distances(graphs[3:4], graphs[1:3], solver="torch", device="cpu")
+    np.testing.assert_allclose(part, full[3:4, 1:3], rtol=1e-10)
+
+
+@pytest.mark.parametrize("solver", ["pot", "torch"])
+def test_formats_and_node_permutations_give_the_same_values(graphs, solver):
+    expected = pairwise_gw_distances(graphs[:3], graphs[3:5], solver=solver, device="cpu")
+    for version in in_every_format(graphs[:3]):
+        np.testing.assert_allclose(
+            pairwise_gw_distances(version, graphs[3:5], solver=solver, device="cpu"),
+            expected,
+            rtol=1e-9,
+        )
+    # Identical graphs up to relabelling: the solvers find the matching plan from their starts.
+    permuted = pairwise_gw_distances(
+        permute_nodes(graphs[:3]), graphs[3:5], solver=solver, device="cpu"
+    )
+    np.testing.assert_allclose(permuted, expected, rtol=0.05)
+
+
+def test_joblib_workers_give_the_serial_matrix(graphs):
+    serial = pairwise_gw_distances(graphs, tile_size=4)
+    with joblib.parallel_backend("threading"):
+        threaded = pairwise_gw_distances(graphs, tile_size=4, n_jobs=2)
+    np.testing.assert_array_equal(threaded, serial)
+
+
+def test_dask_local_cluster_gives_the_serial_matrix(graphs):
+    distributed = pytest.importorskip("distributed")
+    from skgw import FGWKernel
+
+    serial = FGWKernel(beta=0.5).fit(graphs[:6]).transform(graphs)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
+        distributed.Client(cluster) as client,
+        distributed.get_task_stream(client) as tasks,
+        joblib.parallel_backend("dask"),
+    ):
+        on_dask = FGWKernel(beta=0.5, n_jobs=2).fit(graphs[:6]).transform(graphs)
+    assert len(tasks.data) > 0  # the tiles ran on the cluster
+    np.testing.assert_array_equal(on_dask, serial)
+
+
+def test_bad_input_is_rejected(graphs):
+    with pytest.raises(ValueError, match="alpha must be a number in"):
+        pairwise_gw_distances(graphs, alpha=2.0)
+    with pytest.raises(ValueError, match="solver must be one of"):
+        pairwise_gw_distances(graphs, solver="cg")
+    with pytest.raises(ValueError, match="X has 3 node features per node but Y has 0"):
+        pairwise_gw_distances(graphs[:2], [np.eye(3)])
+    with pytest.raises(ValueError, match="Graph 1"):
+        pairwise_gw_distances([np.eye(3), np.full((2, 2), np.nan)])
