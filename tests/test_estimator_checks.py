@@ -2,7 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skgw import FGWKernel, GromovWassersteinFactorization, GWBarycenterKMeans
+from skgw import (
+    FGWKernel,
+    FUGWPlanPredictor,
+    GromovWassersteinFactorization,
+    GWBarycenterKMeans,
+)
 
 ESTIMATORS = [
     GromovWassersteinFactorization(
@@ -11,6 +16,18 @@ ESTIMATORS = [
     FGWKernel(),
     FGWKernel(solver="torch", device="cpu"),
     GWBarycenterKMeans(n_clusters=3, max_iter=3, barycenter_max_iter=2, random_state=0),
+    FUGWPlanPredictor(
+        hidden_dim=8,
+        gcn_dim=4,
+        attention_dim=8,
+        n_layers=1,
+        max_iter=2,
+        n_pairs_per_epoch=32,
+        batch_size=16,
+        n_validation_pairs=8,
+        device="cpu",
+        random_state=0,
+    ),
 ]
 
 

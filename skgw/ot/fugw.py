@@ -40,11 +40,14 @@ __all__ = ["fugw_loss", "fugw_plan", "kl_divergence", "to_pot_parameters"]
 def kl_divergence(a, b, dims):
     r""":math:`\mathrm{KL}(a|b) = \sum a \log(a / b) - \sum a + \sum b` over ``dims``.
 
-    Entries where ``a = 0`` contribute ``b``; entries with ``b = 0`` must have ``a = 0``
-    (padding).
+    Entries where ``a = 0`` contribute ``b`` (with a zero gradient in ``a``, so that padded
+    entries never produce NaN gradients); entries with ``b = 0`` must have ``a = 0`` (padding).
     """
+    positive = a > 0
+    safe_a = torch.where(positive, a, torch.ones_like(a))
     safe_b = torch.where(b > 0, b, torch.ones_like(b))
-    return (torch.xlogy(a, a) - torch.xlogy(a, safe_b) - a + b).sum(dim=dims)
+    log_ratio = torch.where(positive, a * (torch.log(safe_a) - torch.log(safe_b)), 0.0)
+    return (log_ratio - a + b).sum(dim=dims)
 
 
 def _product_kl(mu, nu, dims):
@@ -126,7 +129,10 @@ def _bcd_cost(Q, Cs, Ct, ws, wt, D, alpha, rho, eps):
     )
     reference = ws[:, :, None] * wt[:, None, :]
     shift = shift + eps * (kl_divergence(Q, reference, (1, 2)) + mass - reference.sum((1, 2)))
-    return cost + shift[:, None, None], rho * mass, eps * mass
+    # A plan whose mass vanished is the zero plan, a fixed point: keep its weights positive so
+    # that the MM step maps it to zero again instead of dividing by zero.
+    weight = mass.clamp_min(torch.finfo(mass.dtype).tiny)
+    return cost + shift[:, None, None], rho * weight, eps * weight
 
 
 def _mm_unbalanced(log_P, cost, log_ws, log_wt, rho, eps, n_iter):

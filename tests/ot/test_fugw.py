@@ -105,3 +105,18 @@ def test_loss_gradients_in_alpha_rho_plan_and_inputs():
         return fugw_loss(P, Cs, Ct, ws, wt, D=D, alpha=alpha, rho=rho, eps=0.05)
 
     assert torch.autograd.gradcheck(loss, (*args, alpha, rho))
+
+
+def test_vanishing_mass_gives_the_zero_plan_not_nan():
+    # With a tiny rho, destroying all the mass is optimal; the solver must land on P = 0 cleanly.
+    pairs, _ = make_sbm_pairs(2, random_state=2025)
+    first, second, D = _batch(pairs)
+    P = fugw_plan(first.C * 10, second.C * 10, first.p, second.p, D=D, alpha=0.13, rho=1.8e-4)
+    assert torch.isfinite(P).all()
+    loss = fugw_loss(P, first.C * 10, second.C * 10, first.p, second.p, D=D, alpha=0.13, rho=1.8e-4)
+    assert torch.isfinite(loss).all()
+    zero = torch.zeros_like(P)
+    zero_loss = fugw_loss(
+        zero, first.C * 10, second.C * 10, first.p, second.p, alpha=0.13, rho=1.8e-4
+    )
+    assert torch.all(loss <= zero_loss + 1e-12)

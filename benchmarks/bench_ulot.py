@@ -1,0 +1,197 @@
+"""ULOT (FUGWPlanPredictor) against classical FUGW solvers on held-out SBM pairs.
+
+Uses the shipped model (``load_pretrained()``, or ``--model PATH``). On ``--pairs`` held-out SBM
+pairs with (alpha, rho) drawn from ULOT's training law, all problems normalised as in ULOT:
+
+1. FUGW loss of the predicted plans against POT's ``fused_unbalanced_gromov_wasserstein`` (same
+   parameters in POT's convention; pairs with alpha = 0 have no POT equivalent and are left out)
+   and against our batched solver: Pearson correlation, median and 90th percentile relative
+   excess loss, share of pairs where ULOT is lower;
+2. time to predict all pairs (batched) against the loop of POT's solver and our batched solver;
+3. time and loss ratio as the graphs grow (n = 50 ... 800), fitted exponents;
+4. solver iterations to reach the tolerance from the ULOT warm start against the default start;
+5. spectral clustering of SBM graphs of the three types on the plan-mass similarity (ARI).
+
+Run: ``python benchmarks/bench_ulot.py [--pairs 500] [--sizes 50 100 200 400 800]``
+"""
+
+import time
+
+import numpy as np
+import ot
+import torch
+from _common import parser
+from sklearn.cluster import SpectralClustering
+from sklearn.metrics import adjusted_rand_score
+
+from skgw.datasets import make_sbm_graphs, make_sbm_pairs
+from skgw.ot import fugw_loss, fugw_plan, to_pot_parameters
+from skgw.plan_prediction import (
+    load_predictor,
+    load_pretrained,
+    normalized_fugw_inputs,
+    sample_trade_offs,
+)
+
+TOL = 1e-5  # solver tolerance of the warm-start comparison (max-abs plan change per step)
+
+
+def tensors(inputs):
+    return {k: None if v is None else torch.as_tensor(v)[None] for k, v in inputs.items()}
+
+
+def loss_of(plan, inputs, alpha, rho):
+    t = tensors(inputs)
+    P = torch.as_tensor(np.asarray(plan, dtype=np.float64))[None]
+    return float(fugw_loss(P, t["Cs"], t["Ct"], t["ws"], t["wt"], D=t["D"], alpha=alpha, rho=rho))
+
+
+def pot_plan(inputs, alpha, rho):
+    """POT's plan, or None where POT gives up ("There is NaN in coupling")."""
+    alpha_pot, rho_pot, _ = to_pot_parameters(alpha, rho)
+    try:
+        plan, _ = ot.gromov.fused_unbalanced_gromov_wasserstein(
+            inputs["Cs"], inputs["Ct"], inputs["ws"], inputs["wt"],
+            reg_marginals=rho_pot, alpha=alpha_pot, M=inputs["D"],
+        )  # fmt: skip
+    except ValueError:
+        return None
+    return plan
+
+
+def solve_ours(pairs, alphas, rhos, init=None, tol=1e-7):
+    """Our batched solver on same-size-padded pairs: plans, losses, iterations, seconds."""
+    from skgw.plan_prediction._problem import pad_side, pair_feature_cost, prepare_graph
+
+    source = pad_side([prepare_graph(a) for a, _ in pairs], "cpu", torch.float64)
+    target = pad_side([prepare_graph(b) for _, b in pairs], "cpu", torch.float64)
+    D = pair_feature_cost(source, target, True)
+    a, r = torch.as_tensor(alphas), torch.as_tensor(rhos)
+    if init is not None:
+        padded = torch.zeros(len(pairs), source.sizes.max(), target.sizes.max(), dtype=a.dtype)
+        for k, plan in enumerate(init):
+            padded[k, : plan.shape[0], : plan.shape[1]] = torch.as_tensor(plan)
+        init = padded
+    start = time.perf_counter()
+    P, n_iter = fugw_plan(
+        source.S, target.S, source.p, target.p, D=D, alpha=a, rho=r, init=init, tol=tol,
+        max_iter=200, return_n_iter=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    losses = fugw_loss(P, source.S, target.S, source.p, target.p, D=D, alpha=a, rho=r)
+    return losses.numpy(), n_iter.numpy(), seconds
+
+
+def excess_summary(name, ulot, reference):
+    excess = ulot / reference - 1.0
+    print(
+        f"  vs {name:<13} Pearson {np.corrcoef(ulot, reference)[0, 1]:.4f}  median excess "
+        f"{100 * np.median(excess):+6.1f} %  p90 {100 * np.quantile(excess, 0.9):+6.1f} %  "
+        f"ULOT lower on {100 * np.mean(ulot < reference):.1f} % of {len(ulot)} pairs"
+    )
+
+
+def accuracy_and_speed(model, n_pairs, seed):
+    pairs, _ = make_sbm_pairs(n_pairs, random_state=seed)
+    alphas, rhos = sample_trade_offs(n_pairs, np.random.RandomState(seed))
+    inputs = [normalized_fugw_inputs(a, b) for a, b in pairs]
+    start = time.perf_counter()
+    ulot_losses = model.predict_loss(pairs, alpha=alphas, rho=rhos)
+    ulot_seconds = time.perf_counter() - start
+    ours, _, ours_seconds = solve_ours(pairs, alphas, rhos)
+    with_pot = np.flatnonzero(alphas > 0)
+    start = time.perf_counter()
+    pot_plans = [pot_plan(inputs[k], alphas[k], rhos[k]) for k in with_pot]
+    pot_seconds = time.perf_counter() - start
+    solved = [(k, p) for k, p in zip(with_pot, pot_plans, strict=True) if p is not None]
+    pot = np.array([loss_of(p, inputs[k], alphas[k], rhos[k]) for k, p in solved])
+    pot_pairs = np.array([k for k, _ in solved])
+    print(f"1. FUGW loss of ULOT's plans, {n_pairs} held-out SBM pairs (30-58 nodes); POT failed "
+          f"(NaN) on {len(with_pot) - len(solved)}, has no alpha = 0 for "
+          f"{n_pairs - len(with_pot)}")  # fmt: skip
+    excess_summary("POT", ulot_losses[pot_pairs], pot)
+    excess_summary("our solver", ulot_losses, ours)
+    print(f"  (our solver / POT: median {np.median(ours[pot_pairs] / pot):.3f})")
+    print("2. Time for all pairs")
+    pot_all = pot_seconds / len(with_pot) * n_pairs
+    print(f"  ULOT batched {ulot_seconds:7.2f} s | POT loop {pot_all:7.1f} s "
+          f"({pot_all / ulot_seconds:5.0f}x) | our batched solver {ours_seconds:6.1f} s "
+          f"({ours_seconds / ulot_seconds:4.0f}x)")  # fmt: skip
+    return pairs, alphas, rhos
+
+
+def scaling(model, sizes, n_pairs, pot_max_n, seed):
+    print("3. Growing graphs (seconds per pair; loss / POT's)")
+    rng = np.random.RandomState(seed)
+    rows = []
+    for n in sizes:
+        count = max(2, n_pairs * 50 // n)
+        pairs, _ = make_sbm_pairs(count, n_nodes=n, random_state=rng)
+        alphas, rhos = sample_trade_offs(count, rng)
+        alphas = np.clip(alphas, 0.05, 1.0)  # POT has no alpha = 0
+        model.predict_loss(pairs[:1], alpha=alphas[:1], rho=rhos[:1])  # warm-up
+        start = time.perf_counter()
+        ulot = model.predict_loss(pairs, alpha=alphas, rho=rhos)
+        ulot_time = (time.perf_counter() - start) / count
+        ours, _, ours_time = solve_ours(pairs, alphas, rhos)
+        ours_time /= count
+        pot_time, ratio = np.nan, np.nan
+        if n <= pot_max_n:
+            inputs = [normalized_fugw_inputs(a, b) for a, b in pairs]
+            start = time.perf_counter()
+            plans = [pot_plan(inputs[k], alphas[k], rhos[k]) for k in range(count)]
+            pot_time = (time.perf_counter() - start) / count
+            solved = [k for k, p in enumerate(plans) if p is not None]
+            pot = np.array([loss_of(plans[k], inputs[k], alphas[k], rhos[k]) for k in solved])
+            ratio = np.median(ulot[solved] / pot)
+        rows.append((n, ulot_time, ours_time, pot_time))
+        print(f"  n={n:4d} ({count:3d} pairs): ULOT {ulot_time:.5f} s, our solver {ours_time:.4f}"
+              f" s, POT {pot_time:.4f} s; median ULOT/POT loss {ratio:.3f}, "
+              f"ULOT/our solver {np.median(ulot / ours):.3f}", flush=True)  # fmt: skip
+    rows = np.array(rows)
+    for column, name in ((1, "ULOT"), (2, "our solver"), (3, "POT")):
+        ok = np.isfinite(rows[:, column])
+        if ok.sum() >= 2:
+            slope = np.polyfit(np.log(rows[ok, 0]), np.log(rows[ok, column]), 1)[0]
+            print(f"  fitted exponent {name}: {slope:.2f}")
+
+
+def warm_start(model, pairs, alphas, rhos):
+    keep = alphas > 0
+    pairs = [p for p, k in zip(pairs, keep, strict=True) if k]
+    alphas, rhos = alphas[keep], rhos[keep]
+    _, cold, _ = solve_ours(pairs, alphas, rhos, tol=TOL)
+    predicted = model.predict(pairs, alpha=alphas, rho=rhos)
+    _, warm, _ = solve_ours(pairs, alphas, rhos, init=predicted, tol=TOL)
+    print(f"4. Solver steps to tolerance {TOL:g}: default start mean {cold.mean():.1f} "
+          f"(median {np.median(cold):.0f}), ULOT start mean {warm.mean():.1f} "
+          f"(median {np.median(warm):.0f}): ratio {cold.mean() / warm.mean():.2f}")  # fmt: skip
+
+
+def clustering(model, seed):
+    graphs, y = make_sbm_graphs(90, random_state=seed)
+    for rho in (1e-3, 1e-2, 1e-1):
+        masses = model.pairwise_plan_mass(graphs, alpha=0.5, rho=rho)
+        labels = SpectralClustering(3, affinity="precomputed", random_state=0).fit_predict(masses)
+        print(f"5. Spectral clustering on plan masses (90 graphs, alpha=0.5, rho={rho:g}): ARI "
+              f"{adjusted_rand_score(y, labels):.3f}")  # fmt: skip
+
+
+def main():
+    args = parser(__doc__.splitlines()[0])
+    args.add_argument("--model", default=None, help="saved predictor (default: shipped model)")
+    args.add_argument("--pairs", type=int, default=500)
+    args.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200, 400, 800])
+    args.add_argument("--scaling-pairs", type=int, default=8, help="pairs at n = 50 (fewer above)")
+    args.add_argument("--pot-max-n", type=int, default=400)
+    args.add_argument("--seed", type=int, default=2025)
+    args = args.parse_args()
+    model = load_pretrained(device="cpu") if args.model is None else load_predictor(args.model)
+    pairs, alphas, rhos = accuracy_and_speed(model, args.pairs, args.seed)
+    scaling(model, args.sizes, args.scaling_pairs, args.pot_max_n, args.seed + 1)
+    warm_start(model, pairs, alphas, rhos)
+    clustering(model, args.seed + 2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,557 @@
+r"""FUGWPlanPredictor: ULOT, amortised fused unbalanced GW plans between graphs.
+
+The network (:class:`~skgw.plan_prediction.ULOTNetwork`) is trained without labels: on pairs of
+training graphs and trade-offs :math:`(\alpha, \rho)` drawn at random, it minimises the mean FUGW
+loss (:func:`skgw.ot.fugw_loss`) of its predicted plans on the normalised problems of
+:mod:`skgw.plan_prediction._problem`. A prediction then costs one forward pass,
+:math:`O(n m)` per layer, instead of a solver's iterations.
+
+Samples: a pair ``(source, target)`` of graphs gives that pair's plan; a single graph is paired
+with the reference graph ``reference_`` (template alignment).
+"""
+
+import copy
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from .._batching import resolve_device, resolve_dtype
+from .._graphs import Graph, as_graphs, check_n_node_features, validate_graphs
+from ..ot import fugw_loss, fugw_plan
+from ._network import ULOTNetwork, normalized_adjacency
+from ._problem import STRUCTURES, PairSide, pad_side, pair_feature_cost, prepare_graph
+
+__all__ = ["FUGWPlanPredictor"]
+
+PREDICT_BATCH_SIZE = 256
+N_REFERENCE_CANDIDATES = 32
+
+
+def sample_trade_offs(n, rng):
+    r"""ULOT's training law: :math:`\alpha \sim 0.05\,\delta_0 + 0.05\,\delta_1 + 0.9\,
+    \mathrm{Beta}(1/2, 1/2)` and :math:`\rho = e^{-9U}`, :math:`U \sim \mathcal{U}[0, 1]`."""
+    alpha = rng.beta(0.5, 0.5, size=n)
+    corner = rng.random_sample(n)
+    alpha = np.where(corner < 0.05, 0.0, np.where(corner < 0.1, 1.0, alpha))
+    rho = np.exp(-9.0 * rng.random_sample(n))
+    return alpha, rho
+
+
+def _is_graph_object(item):
+    return isinstance(item, (Graph, tuple, dict)) or hasattr(item, "nodes")
+
+
+def _is_pair(item):
+    """A sample is a pair when it is a 2-tuple of graph objects (not arrays: ``(C, F)``)."""
+    return isinstance(item, tuple) and len(item) == 2 and all(_is_graph_object(g) for g in item)
+
+
+class FUGWPlanPredictor(BaseEstimator):
+    r"""Predict fused unbalanced GW transport plans between graphs (ULOT).
+
+    Parameters
+    ----------
+    alpha : float in [0, 1], default=0.5
+        FUGW trade-off between structure (1) and features (0) used by ``predict`` unless overridden
+        per call.
+    rho : float > 0, default=1.0
+        Marginal relaxation used by ``predict`` unless overridden (small: mass is destroyed).
+    hidden_dim, gcn_dim, attention_dim : int, default=64, 16, 64
+        Network widths (:class:`~skgw.plan_prediction.ULOTNetwork`).
+    n_layers : int, default=5
+        Applications of the weight-shared layer.
+    max_iter : int, default=50
+        Training epochs.
+    n_pairs_per_epoch : int, default=4096
+        Random training pairs per epoch.
+    batch_size : int, default=256
+        Pairs per Adam step.
+    learning_rate : float, default=1e-3
+    trade_off_sampling : {"ulot", "fixed"}, default="ulot"
+        ``"ulot"``: each training pair draws :math:`\alpha \sim 0.05\delta_0 + 0.05\delta_1 +
+        0.9\,\mathrm{Beta}(1/2, 1/2)` and :math:`\rho = e^{-9U}` (one network for every
+        trade-off); ``"fixed"``: train on the constructor's ``alpha`` and ``rho`` only.
+    validation_fraction : float in [0, 1), default=0.1
+        Share of the training graphs held out; the validation loss (on fixed held-out pairs
+        and trade-offs) selects the best epoch's weights.
+    n_validation_pairs : int, default=256
+    structure : {"shortest_path", "adjacency"}, default="shortest_path"
+        Structure of the FUGW loss: shortest-path distances of the graph (ULOT) or the given
+        matrix; the network's GCN always uses the given matrix as adjacency.
+    reference : graph, default=None
+        Graph that single-graph samples are aligned to; when None, the training graph (of up to
+        32 drawn at random) with the lowest mean predicted loss to the others.
+    device : str, default="auto"
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of training. The trained network is kept in float64 and predictions are
+        computed in float64, so that a sample's plan does not depend (through float32 rounding
+        of batched products) on the other samples of a call.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the network initialisation, the pairs and the trade-offs.
+    verbose : int, default=0
+        Progress bar over epochs with the training and validation losses.
+
+    Attributes
+    ----------
+    network_ : ULOTNetwork
+        The trained network (torch module, in eval mode).
+    reference_ : Graph
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    validation_loss_curve_ : list of float
+    best_epoch_ : int
+        Epoch whose weights were kept (0-based).
+    n_iter_ : int
+        Epochs run.
+    n_node_features_ : int
+        Node feature dimension of the training graphs (0 without features).
+    n_features_in_ : int
+        Number of columns of 2-D input (point-cloud rows) seen at fit; absent for graph lists.
+
+    Examples
+    --------
+    >>> from skgw import FUGWPlanPredictor
+    >>> from skgw.datasets import make_sbm_graphs
+    >>> graphs, _ = make_sbm_graphs(20, n_nodes=(8, 12), random_state=0)
+    >>> model = FUGWPlanPredictor(max_iter=2, n_pairs_per_epoch=64, random_state=0).fit(graphs)
+    >>> plans = model.predict([(graphs[0], graphs[1])], alpha=0.3, rho=0.1)
+    >>> plans.shape == (1, graphs[0].n_nodes, graphs[1].n_nodes)
+    True
+    """
+
+    _parameter_constraints = {
+        "alpha": [Interval(numbers.Real, 0, 1, closed="both")],
+        "rho": [Interval(numbers.Real, 0, None, closed="neither")],
+        "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "gcn_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "attention_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_layers": [Interval(numbers.Integral, 0, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_pairs_per_epoch": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "trade_off_sampling": [StrOptions({"ulot", "fixed"})],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "n_validation_pairs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "structure": [StrOptions(set(STRUCTURES))],
+        "reference": "no_validation",
+        "device": [str],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        alpha=0.5,
+        rho=1.0,
+        *,
+        hidden_dim=64,
+        gcn_dim=16,
+        attention_dim=64,
+        n_layers=5,
+        max_iter=50,
+        n_pairs_per_epoch=4096,
+        batch_size=256,
+        learning_rate=1e-3,
+        trade_off_sampling="ulot",
+        validation_fraction=0.1,
+        n_validation_pairs=256,
+        structure="shortest_path",
+        reference=None,
+        device="auto",
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+    ):
+        self.alpha = alpha
+        self.rho = rho
+        self.hidden_dim = hidden_dim
+        self.gcn_dim = gcn_dim
+        self.attention_dim = attention_dim
+        self.n_layers = n_layers
+        self.max_iter = max_iter
+        self.n_pairs_per_epoch = n_pairs_per_epoch
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.trade_off_sampling = trade_off_sampling
+        self.validation_fraction = validation_fraction
+        self.n_validation_pairs = n_validation_pairs
+        self.structure = structure
+        self.reference = reference
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- samples -------------------------------------------------------------------------------
+
+    def _samples(self, X, reset):
+        """Validated graphs and, per sample, the indices of its (source, target) graphs.
+
+        Single graphs get target index -1 (the reference graph).
+        """
+        items = X if isinstance(X, list) else None
+        if items is not None and any(_is_pair(item) for item in items):
+            flat, index = [], []
+            for item in items:
+                if _is_pair(item):
+                    index.append((len(flat), len(flat) + 1))
+                    flat.extend(item)
+                else:
+                    index.append((len(flat), -1))
+                    flat.append(item)
+            graphs = validate_graphs(self, flat, reset=reset)
+        else:
+            graphs = validate_graphs(self, X, reset=reset)
+            index = [(i, -1) for i in range(len(graphs))]
+        if not reset:
+            check_n_node_features(graphs, self.n_node_features_)
+        return graphs, np.array(index).reshape(-1, 2)
+
+    def _torch_setup(self):
+        return resolve_device(self.device), resolve_dtype(self.dtype)
+
+    def _trade_offs(self, n, alpha, rho):
+        """Per-sample (alpha, rho) arrays: the call's values (scalars or arrays) or the defaults."""
+        alpha = np.broadcast_to(np.asarray(self.alpha if alpha is None else alpha, float), (n,))
+        rho = np.broadcast_to(np.asarray(self.rho if rho is None else rho, float), (n,))
+        if not np.all((alpha >= 0) & (alpha <= 1)):
+            raise ValueError(f"alpha must be in [0, 1], got {alpha[(alpha < 0) | (alpha > 1)][0]}.")
+        bad_rho = ~((rho > 0) & np.isfinite(rho))
+        if bad_rho.any():
+            raise ValueError(f"rho must be positive and finite, got {rho[bad_rho][0]}.")
+        return alpha, rho
+
+    # -- the network on batches of pairs ---------------------------------------------------------
+
+    def _forward(self, sources, targets, alpha, rho, device, dtype):
+        """Plans and normalised FUGW losses of one batch of prepared pairs."""
+        source, target = pad_side(sources, device, dtype), pad_side(targets, device, dtype)
+        P = self.network_(source, target, alpha, rho)
+        D = pair_feature_cost(source, target, sources[0].has_features)
+        loss = fugw_loss(P, source.S, target.S, source.p, target.p, D=D, alpha=alpha, rho=rho)
+        return P, loss, source, target, D
+
+    def _pairs(self, X, reset=False):
+        """Prepared (source, target) graphs of every sample."""
+        graphs, index = self._samples(X, reset=reset)
+        prepared = [prepare_graph(g, self.structure) for g in graphs]
+        reference = prepare_graph(self.reference_, self.structure)
+        return [(prepared[i], reference if j < 0 else prepared[j]) for i, j in index]
+
+    def _batched(self, pairs, alpha, rho, function):
+        """Apply ``function(source, target, P, alpha, rho, D)`` batch by batch (no gradient)."""
+        device, dtype = resolve_device(self.device), torch.float64
+        alphas, rhos = self._trade_offs(len(pairs), alpha, rho)
+        results = []
+        order = np.argsort([s.p.shape[0] * t.p.shape[0] for s, t in pairs], kind="stable")
+        for start in range(0, len(pairs), PREDICT_BATCH_SIZE):
+            chosen = order[start : start + PREDICT_BATCH_SIZE]
+            a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
+            r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
+            with torch.no_grad():
+                P, _, source, target, D = self._forward(
+                    [pairs[k][0] for k in chosen], [pairs[k][1] for k in chosen], a, r,
+                    device, dtype,
+                )  # fmt: skip
+                values = function(source, target, P, a, r, D)
+            results.extend(zip(chosen, values, strict=True))
+        results.sort(key=lambda item: item[0])
+        return [value for _, value in results]
+
+    # -- fit -----------------------------------------------------------------------------------
+
+    def _build_network(self, n_features, seed, device, dtype):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            network = ULOTNetwork(
+                n_features,
+                hidden_dim=self.hidden_dim,
+                gcn_dim=self.gcn_dim,
+                attention_dim=self.attention_dim,
+                n_layers=self.n_layers,
+            )
+        return network.to(device=device, dtype=dtype)
+
+    def _draw(self, n, rng):
+        if self.trade_off_sampling == "ulot":
+            return sample_trade_offs(n, rng)
+        return np.full(n, float(self.alpha)), np.full(n, float(self.rho))
+
+    def _mean_loss(self, prepared, pairs, alphas, rhos, device, dtype):
+        total = 0.0
+        for start in range(0, len(pairs), self.batch_size):
+            chosen = slice(start, start + self.batch_size)
+            a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
+            r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
+            sources = [prepared[i] for i in pairs[chosen, 0]]
+            targets = [prepared[j] for j in pairs[chosen, 1]]
+            _, loss, *_ = self._forward(sources, targets, a, r, device, dtype)
+            total += float(loss.sum())
+        return total / len(pairs)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the network on random pairs of the graphs of ``X`` (or on the given pairs).
+
+        Parameters
+        ----------
+        X : list of graphs or of (source, target) pairs, or a 2-D table
+        y : ignored
+
+        Returns
+        -------
+        self : FUGWPlanPredictor
+        """
+        graphs, index = self._samples(X, reset=True)
+        self.n_node_features_ = graphs[0].n_node_features
+        rng = check_random_state(self.random_state)
+        device, dtype = self._torch_setup()
+        prepared = [prepare_graph(g, self.structure) for g in graphs]
+        given_pairs = index[index[:, 1] >= 0]
+
+        n_validation = int(round(self.validation_fraction * len(graphs)))
+        order = rng.permutation(len(graphs))
+        if len(given_pairs):
+            held_out = rng.permutation(len(given_pairs))[: int(round(
+                self.validation_fraction * len(given_pairs)))]  # fmt: skip
+            train_pairs = np.delete(given_pairs, held_out, axis=0)
+            validation_pairs = given_pairs[held_out] if len(held_out) else train_pairs
+        elif n_validation >= 2 and len(graphs) - n_validation >= 2:
+            validation_graphs, train_graphs = order[:n_validation], order[n_validation:]
+            validation_pairs = rng.choice(validation_graphs, size=(self.n_validation_pairs, 2))
+            train_pairs = None
+        else:
+            train_graphs = order
+            validation_pairs = rng.choice(train_graphs, size=(self.n_validation_pairs, 2))
+            train_pairs = None
+        validation_alpha, validation_rho = self._draw(len(validation_pairs), rng)
+
+        self.network_ = self._build_network(
+            prepared[0].F.shape[1], rng.randint(np.iinfo(np.int32).max), device, dtype
+        )
+        optimizer = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
+        self.loss_curve_, self.validation_loss_curve_ = [], []
+        best_loss, best_state = np.inf, None
+        epochs = tqdm(range(self.max_iter), disable=not self.verbose, desc="FUGWPlanPredictor")
+        for epoch in epochs:
+            self.network_.train()
+            if train_pairs is None:
+                pairs = rng.choice(train_graphs, size=(self.n_pairs_per_epoch, 2))
+            else:
+                pairs = train_pairs[rng.randint(len(train_pairs), size=self.n_pairs_per_epoch)]
+            alphas, rhos = self._draw(len(pairs), rng)
+            epoch_loss = 0.0
+            for start in range(0, len(pairs), self.batch_size):
+                chosen = slice(start, start + self.batch_size)
+                a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
+                r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
+                _, loss, *_ = self._forward(
+                    [prepared[i] for i in pairs[chosen, 0]],
+                    [prepared[j] for j in pairs[chosen, 1]],
+                    a, r, device, dtype,
+                )  # fmt: skip
+                optimizer.zero_grad()
+                loss.mean().backward()
+                optimizer.step()
+                epoch_loss += float(loss.detach().sum())
+            self.network_.eval()
+            with torch.no_grad():
+                validation_loss = self._mean_loss(
+                    prepared, validation_pairs, validation_alpha, validation_rho, device, dtype
+                )
+            if not np.isfinite(validation_loss):
+                raise FloatingPointError(
+                    f"The validation loss became {validation_loss} at epoch {epoch}; lower "
+                    "learning_rate or use dtype='float64'."
+                )
+            self.loss_curve_.append(epoch_loss / len(pairs))
+            self.validation_loss_curve_.append(validation_loss)
+            if validation_loss < best_loss:
+                best_loss, best_state = validation_loss, copy.deepcopy(self.network_.state_dict())
+                self.best_epoch_ = epoch
+            epochs.set_postfix(loss=self.loss_curve_[-1], validation=validation_loss)
+        self.network_.load_state_dict(best_state)
+        self.network_ = self.network_.double().eval()
+        self.n_iter_ = len(self.loss_curve_)
+        self.reference_ = self._choose_reference(graphs, prepared, rng)
+        return self
+
+    def _choose_reference(self, graphs, prepared, rng):
+        if self.reference is not None:
+            reference = as_graphs([self.reference])[0]
+            check_n_node_features([reference], self.n_node_features_)
+            return reference
+        candidates = rng.permutation(len(graphs))[:N_REFERENCE_CANDIDATES]
+        pairs = [(prepared[i], prepared[j]) for i in candidates for j in candidates]
+        losses = self._batched(pairs, None, None, lambda *args: self._losses(*args))
+        mean = np.reshape(losses, (len(candidates), len(candidates))).mean(axis=1)
+        return graphs[candidates[int(np.argmin(mean))]]
+
+    @staticmethod
+    def _losses(source, target, P, alpha, rho, D):
+        loss = fugw_loss(P, source.S, target.S, source.p, target.p, D=D, alpha=alpha, rho=rho)
+        return loss.double().cpu().numpy()
+
+    # -- predictions ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _unpadded(source, target, P):
+        return [
+            P[b, :n, :m].double().cpu().numpy()
+            for b, (n, m) in enumerate(zip(source.sizes, target.sizes, strict=True))
+        ]
+
+    @staticmethod
+    def _stacked(plans):
+        if len({plan.shape for plan in plans}) == 1:
+            return np.stack(plans)
+        return plans
+
+    def predict(self, X, alpha=None, rho=None):
+        """Predicted FUGW plans.
+
+        Parameters
+        ----------
+        X : list of graphs or of (source, target) pairs, or a 2-D table
+            A pair gives its plan; a single graph is paired with ``reference_``. Pairs are
+            2-tuples of :class:`~skgw.Graph`, networkx graphs, ``(C, F)`` tuples or mappings
+            (convert plain arrays with :func:`~skgw.as_graphs` first).
+        alpha, rho : float or array-like of shape (n_samples,), default=None
+            Trade-offs of this call, one for all samples or one per sample (the constructor's
+            when None).
+
+        Returns
+        -------
+        plans : ndarray of shape (n_samples, n_source, n_target), or list of ndarray
+            A list when the plans' shapes differ.
+        """
+        check_is_fitted(self)
+        pairs = self._pairs(X)
+        plans = self._batched(pairs, alpha, rho, lambda s, t, P, *_: self._unpadded(s, t, P))
+        return self._stacked(plans)
+
+    def predict_loss(self, X, alpha=None, rho=None):
+        """Normalised FUGW loss of the predicted plan of each sample, ndarray (n_samples,)."""
+        check_is_fitted(self)
+        return np.asarray(self._batched(self._pairs(X), alpha, rho, self._losses))
+
+    def refine(self, X, alpha=None, rho=None, *, max_iter=50, tol=1e-7, return_n_iter=False):
+        """Plans of our FUGW solver (:func:`skgw.ot.fugw_plan`) warm-started at the predictions.
+
+        Parameters
+        ----------
+        X, alpha, rho
+            As in :meth:`predict`.
+        max_iter, tol
+            Solver settings.
+        return_n_iter : bool, default=False
+            Also return the solver's block-coordinate steps per sample.
+
+        Returns
+        -------
+        plans : ndarray or list of ndarray
+        n_iter : ndarray of shape (n_samples,), only with ``return_n_iter``
+        """
+        check_is_fitted(self)
+
+        def solve(source, target, P, a, r, D):
+            refined, steps = fugw_plan(
+                source.S, target.S, source.p, target.p, D=D, alpha=a, rho=r,
+                max_iter=max_iter, tol=tol, init=P, return_n_iter=True,
+            )  # fmt: skip
+            steps = steps.cpu().numpy()
+            return list(zip(self._unpadded(source, target, refined), steps, strict=True))
+
+        results = self._batched(self._pairs(X), alpha, rho, solve)
+        plans = self._stacked([plan for plan, _ in results])
+        if return_n_iter:
+            return plans, np.array([steps for _, steps in results])
+        return plans
+
+    def pairwise_plan_mass(self, X, Y=None, alpha=None, rho=None):
+        """Total mass of the predicted plans between graphs: a similarity matrix.
+
+        Parameters
+        ----------
+        X : graphs
+        Y : graphs, default=None
+            None: ``X`` itself, and the matrix is symmetrised
+            (:math:`(m(P_{ij}) + m(P_{ji})) / 2`), usable as a precomputed affinity.
+        alpha, rho : float, default=None
+
+        Returns
+        -------
+        masses : ndarray of shape (n_X, n_Y)
+        """
+        check_is_fitted(self)
+        first = [prepare_graph(g, self.structure) for g in self._samples(X, reset=False)[0]]
+        second = first
+        if Y is not None:
+            second = [prepare_graph(g, self.structure) for g in self._samples(Y, reset=False)[0]]
+        pairs = [(s, t) for s in first for t in second]
+
+        def masses(source, target, P, *_):
+            return P.sum(dim=(1, 2)).double().cpu().numpy()
+
+        matrix = np.reshape(self._batched(pairs, alpha, rho, masses), (len(first), len(second)))
+        return (matrix + matrix.T) / 2 if Y is None else matrix
+
+    def plan_tensor(self, source, target, alpha, rho):
+        """The plan of one pair as a differentiable torch tensor.
+
+        Gradients flow to every tensor argument: ``alpha`` and ``rho`` (0-d tensors), node
+        features and adjacency structures (so that trade-offs can be tuned, or a graph moved, by
+        gradient descent). The network's own weights are not trained by this call.
+
+        Parameters
+        ----------
+        source, target : tuple of Tensor
+            ``(A, F)`` or ``(A, F, p)``: adjacency (n, n), node features (n, d), node weights
+            (n,) (uniform when omitted), float64 on the model's device.
+        alpha, rho : float or 0-d Tensor
+
+        Returns
+        -------
+        P : Tensor of shape (n, m)
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skgw.plan_prediction import load_pretrained
+        >>> model = load_pretrained()
+        >>> A = torch.triu((torch.rand(6, 6) < 0.5).double(), 1); A = A + A.T
+        >>> F = torch.rand(6, 3, dtype=torch.float64)
+        >>> alpha = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+        >>> P = model.plan_tensor((A, F), (A, F), alpha, 0.5)
+        >>> P.sum().backward(); alpha.grad is not None
+        True
+        """
+        check_is_fitted(self)
+        device, dtype = resolve_device(self.device), torch.float64
+        sides = []
+        for graph in (source, target):
+            A, F = graph[0], graph[1]
+            p = graph[2] if len(graph) > 2 else torch.full(
+                (A.shape[0],), 1.0 / A.shape[0], dtype=dtype, device=device
+            )  # fmt: skip
+            mask = torch.ones(1, A.shape[0], dtype=torch.bool, device=device)
+            sides.append(
+                PairSide(F[None], normalized_adjacency(A[None], mask), None, p[None], mask,
+                         np.array([A.shape[0]]))
+            )  # fmt: skip
+        alpha = torch.as_tensor(alpha, dtype=dtype, device=device).reshape(1)
+        rho = torch.as_tensor(rho, dtype=dtype, device=device).reshape(1)
+        return self.network_(sides[0], sides[1], alpha, rho)[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        return tags

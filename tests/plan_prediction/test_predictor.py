@@ -1,0 +1,170 @@
+import pickle
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.cluster import SpectralClustering
+from sklearn.metrics import adjusted_rand_score
+
+from skgw import FUGWPlanPredictor, Graph
+from skgw.datasets import make_sbm_graphs
+from skgw.ot import fugw_loss
+from skgw.plan_prediction import load_pretrained, normalized_fugw_inputs
+
+SMALL = dict(
+    hidden_dim=16,
+    gcn_dim=8,
+    attention_dim=16,
+    n_layers=2,
+    max_iter=4,
+    n_pairs_per_epoch=128,
+    batch_size=32,
+    n_validation_pairs=32,
+    random_state=0,
+    device="cpu",
+)
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    return make_sbm_graphs(30, n_nodes=(6, 12), random_state=0)[0]
+
+
+@pytest.fixture(scope="module")
+def fitted(graphs):
+    return FUGWPlanPredictor(**SMALL).fit(graphs)
+
+
+def test_fit_attributes_and_training(fitted):
+    assert fitted.n_iter_ == 4 and len(fitted.validation_loss_curve_) == 4
+    best = fitted.best_epoch_
+    assert fitted.validation_loss_curve_[best] == min(fitted.validation_loss_curve_)
+    assert fitted.validation_loss_curve_[best] < fitted.validation_loss_curve_[0] or best == 0
+    assert fitted.n_node_features_ == 3 and isinstance(fitted.reference_, Graph)
+    assert not hasattr(fitted, "n_features_in_")
+
+
+def test_predict_pairs_and_singles(graphs, fitted):
+    plans = fitted.predict([(graphs[0], graphs[1]), (graphs[2], graphs[3])])
+    assert isinstance(plans, list) or plans.shape[0] == 2
+    assert plans[0].shape == (graphs[0].n_nodes, graphs[1].n_nodes)
+    assert all(np.all(plan >= 0) and plan.sum() <= 1 + 1e-6 for plan in plans)
+    singles = fitted.predict(graphs[:3])
+    m = fitted.reference_.n_nodes
+    assert [plan.shape for plan in singles] == [(g.n_nodes, m) for g in graphs[:3]]
+    same_size = [g for g in graphs if g.n_nodes == graphs[0].n_nodes][:2]
+    assert fitted.predict(same_size).shape == (len(same_size), graphs[0].n_nodes, m)
+
+
+def test_per_call_trade_offs_change_the_plans(graphs, fitted):
+    pair = [(graphs[0], graphs[1])]
+    default = fitted.predict(pair)[0]
+    np.testing.assert_array_equal(fitted.predict(pair, alpha=0.5, rho=1.0)[0], default)
+    assert not np.allclose(fitted.predict(pair, rho=1e-3)[0], default)
+    with pytest.raises(ValueError, match="alpha must be in"):
+        fitted.predict(pair, alpha=1.5)
+
+
+def test_predicted_loss_is_the_fugw_loss_of_the_normalized_problem(graphs, fitted):
+    P = fitted.predict([(graphs[4], graphs[5])], alpha=0.3, rho=0.2)[0]
+    inputs = normalized_fugw_inputs(graphs[4], graphs[5])
+    expected = fugw_loss(
+        torch.as_tensor(P)[None],
+        *(torch.tensor(inputs[k])[None] for k in ("Cs", "Ct", "ws", "wt")),
+        D=torch.as_tensor(inputs["D"])[None],
+        alpha=0.3,
+        rho=0.2,
+    )
+    loss = fitted.predict_loss([(graphs[4], graphs[5])], alpha=0.3, rho=0.2)
+    np.testing.assert_allclose(loss, expected.numpy(), rtol=1e-4)
+
+
+def test_subset_order_formats_pickle_and_idempotence(graphs, fitted):
+    pairs = [(graphs[i], graphs[i + 1]) for i in range(0, 12, 2)]
+    full = fitted.predict(pairs)
+    order = [3, 0, 5, 1, 4, 2]
+    reordered = fitted.predict([pairs[i] for i in order])
+    for k, i in enumerate(order):
+        np.testing.assert_allclose(reordered[k], full[i], atol=1e-7)
+    np.testing.assert_allclose(fitted.predict(pairs[2:3])[0], full[2], atol=1e-7)
+    singles = fitted.predict(graphs[:3])
+    sparse = [(sp.csr_matrix(g.C), g.F) for g in graphs[:3]]
+    networkx = []
+    for g in graphs[:3]:
+        G = nx.from_numpy_array(g.C)
+        nx.set_node_attributes(G, dict(enumerate(g.F)), "x")
+        networkx.append(G)
+    for version in (sparse, networkx):
+        for a, b in zip(fitted.predict(version), singles, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-7)
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict(pairs)[0], full[0])
+    again = clone(fitted).fit(graphs)
+    np.testing.assert_array_equal(again.predict(pairs)[0], full[0])
+
+
+def test_rejects_other_feature_dimensions(fitted):
+    with pytest.raises(ValueError, match="Graph 0: has 2 node features"):
+        fitted.predict([(np.eye(3), np.ones((3, 2)))])
+
+
+def test_refine_warm_start_improves_and_counts_iterations(graphs, fitted):
+    pairs = [(graphs[i], graphs[i + 1]) for i in range(0, 8, 2)]
+    predicted = fitted.predict_loss(pairs, rho=0.5)
+    refined, n_iter = fitted.refine(pairs, rho=0.5, return_n_iter=True)
+    assert n_iter.shape == (4,) and np.all(n_iter >= 1)
+    for pair, plan, before in zip(pairs, refined, predicted, strict=True):
+        inputs = {k: None if v is None else torch.as_tensor(v)[None]
+                  for k, v in normalized_fugw_inputs(*pair).items()}  # fmt: skip
+        after = fugw_loss(
+            torch.as_tensor(plan)[None], inputs["Cs"], inputs["Ct"], inputs["ws"], inputs["wt"],
+            D=inputs["D"], alpha=0.5, rho=0.5,
+        )  # fmt: skip
+        assert float(after) <= before + 1e-6
+
+
+def test_pairwise_plan_mass(graphs, fitted):
+    masses = fitted.pairwise_plan_mass(graphs[:5], rho=0.05)
+    np.testing.assert_allclose(masses, masses.T)
+    plans = fitted.predict([(graphs[1], graphs[3]), (graphs[3], graphs[1])], rho=0.05)
+    np.testing.assert_allclose(masses[1, 3], (plans[0].sum() + plans[1].sum()) / 2, rtol=1e-6)
+    assert fitted.pairwise_plan_mass(graphs[:2], graphs[2:5]).shape == (2, 3)
+
+
+def test_plan_gradients_match_finite_differences(graphs):
+    model = FUGWPlanPredictor(**{**SMALL, "max_iter": 1, "dtype": "float64"}).fit(graphs)
+    g1, g2 = graphs[0], graphs[1]
+    A1, F1 = torch.tensor(g1.C), torch.tensor(g1.F)
+    A2, F2 = torch.tensor(g2.C), torch.tensor(g2.F)
+    weights = torch.rand(g1.n_nodes, g2.n_nodes, generator=torch.Generator().manual_seed(0),
+                         dtype=torch.float64)  # fmt: skip
+
+    def objective(alpha, rho, F=F1):
+        return (model.plan_tensor((A1, F), (A2, F2), alpha, rho) * weights).sum()
+
+    alpha = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
+    rho = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    F = F1.clone().requires_grad_(True)
+    objective(alpha, rho, F).backward()
+    h = 1e-6
+    for name, grad, shifted in (
+        ("alpha", alpha.grad, lambda s: objective(0.4 + s, 0.3)),
+        ("rho", rho.grad, lambda s: objective(0.4, 0.3 + s)),
+    ):
+        with torch.no_grad():
+            numeric = (shifted(h) - shifted(-h)) / (2 * h)
+        np.testing.assert_allclose(float(grad), float(numeric), rtol=1e-4, atol=1e-9, err_msg=name)
+    assert F.grad is not None and torch.isfinite(F.grad).all() and F.grad.abs().sum() > 0
+
+
+def test_pretrained_model_predicts_sbm_plans_and_clusters_by_mass():
+    model = load_pretrained(device="cpu")
+    graphs, y = make_sbm_graphs(30, random_state=1)
+    plans = model.predict([(graphs[0], graphs[1])], alpha=0.5, rho=1.0)
+    assert plans.shape == (1, graphs[0].n_nodes, graphs[1].n_nodes)
+    affinity = model.pairwise_plan_mass(graphs, alpha=0.5, rho=1e-3)
+    labels = SpectralClustering(3, affinity="precomputed", random_state=0).fit_predict(affinity)
+    assert adjusted_rand_score(y, labels) > 0.8
