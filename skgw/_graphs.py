@@ -309,7 +309,9 @@ def _point_clouds(X):
     return [Graph(np.abs(x[:, None] - x[None, :]), p.copy(), x[:, None].copy()) for x in X]
 
 
-def validate_graphs(estimator, X, *, reset, structure="adjacency", node_weights="uniform"):
+def validate_graphs(
+    estimator, X, *, reset, structure="adjacency", node_weights="uniform", n_node_features=None
+):
     """The one validation path of every estimator: returns a list of :class:`Graph`.
 
     2-D tables go through :func:`sklearn.utils.validation.validate_data` first (so that
@@ -326,6 +328,9 @@ def validate_graphs(estimator, X, *, reset, structure="adjacency", node_weights=
         True in ``fit``, False in ``transform`` / ``predict``.
     structure, node_weights : str
         Passed to :func:`as_graphs`.
+    n_node_features : int, default=None
+        Feature dimension the graphs must have (the fitted one), checked by
+        :func:`check_n_node_features`; not checked when None.
 
     Returns
     -------
@@ -335,10 +340,13 @@ def validate_graphs(estimator, X, *, reset, structure="adjacency", node_weights=
         # validate_data gives sklearn's own message, which names sparse input.
         validate_data(estimator, X, reset=reset, accept_sparse=False)
     if _is_table(X):
-        X = validate_data(estimator, X, reset=reset, dtype=np.float64)
-        return _point_clouds(X)
-    if reset:
-        for attribute in ("n_features_in_", "feature_names_in_"):
-            if hasattr(estimator, attribute):
-                delattr(estimator, attribute)
-    return as_graphs(X, structure=structure, node_weights=node_weights)
+        graphs = _point_clouds(validate_data(estimator, X, reset=reset, dtype=np.float64))
+    else:
+        if reset:
+            for attribute in ("n_features_in_", "feature_names_in_"):
+                if hasattr(estimator, attribute):
+                    delattr(estimator, attribute)
+        graphs = as_graphs(X, structure=structure, node_weights=node_weights)
+    if n_node_features is not None:
+        check_n_node_features(graphs, n_node_features)
+    return graphs

@@ -27,7 +27,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._batching import pad_graphs, resolve_device, resolve_dtype
-from ._graphs import NODE_WEIGHTS, STRUCTURES, Graph, check_n_node_features, validate_graphs
+from ._graphs import NODE_WEIGHTS, STRUCTURES, Graph, validate_graphs
 from .ot import fgw_barycenter
 from .pairwise import SOLVERS, pairwise_gw_distances
 
@@ -308,9 +308,13 @@ class GWBarycenterKMeans(
         """
         check_is_fitted(self)
         graphs = validate_graphs(
-            self, X, reset=False, structure=self.structure, node_weights=self.node_weights
+            self,
+            X,
+            reset=False,
+            structure=self.structure,
+            node_weights=self.node_weights,
+            n_node_features=self.cluster_centers_[0].n_node_features,
         )
-        check_n_node_features(graphs, self.cluster_centers_[0].n_node_features)
         return self._distances(graphs, self.cluster_centers_)
 
     def predict(self, X):

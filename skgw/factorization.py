@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from tqdm.auto import tqdm
 
 from ._batching import pad_graphs, resolve_device, resolve_dtype, size_buckets
-from ._graphs import Graph, check_n_node_features, validate_graphs
+from ._graphs import Graph, validate_graphs
 from .ot import barycenter_update, feature_cost, fgw_barycenter, fgw_loss, solve_plans
 
 __all__ = ["GromovWassersteinFactorization"]
@@ -503,11 +503,14 @@ class GromovWassersteinFactorization(
 
     def _validated(self, X):
         check_is_fitted(self)
-        graphs = validate_graphs(
-            self, X, reset=False, structure=self.structure, node_weights=self.node_weights
+        return validate_graphs(
+            self,
+            X,
+            reset=False,
+            structure=self.structure,
+            node_weights=self.node_weights,
+            n_node_features=self.components_[0].n_node_features,
         )
-        check_n_node_features(graphs, self.components_[0].n_node_features)
-        return graphs
 
     def transform(self, X):
         """Embed graphs as their barycentric weights over the frozen atoms.

@@ -21,7 +21,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._graphs import NODE_WEIGHTS, STRUCTURES, check_n_node_features, validate_graphs
+from ._graphs import NODE_WEIGHTS, STRUCTURES, validate_graphs
 from .pairwise import SOLVERS, pairwise_gw_distances
 
 __all__ = ["FGWKernel"]
@@ -108,7 +108,12 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 
     def _validated(self, X, reset):
         return validate_graphs(
-            self, X, reset=reset, structure=self.structure, node_weights=self.node_weights
+            self,
+            X,
+            reset=reset,
+            structure=self.structure,
+            node_weights=self.node_weights,
+            n_node_features=None if reset else self.fit_graphs_[0].n_node_features,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -142,7 +147,6 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         """
         check_is_fitted(self)
         graphs = self._validated(X, reset=False)
-        check_n_node_features(graphs, self.fit_graphs_[0].n_node_features)
         distances = pairwise_gw_distances(
             graphs,
             self.fit_graphs_,

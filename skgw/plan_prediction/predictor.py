@@ -197,6 +197,7 @@ class FUGWPlanPredictor(BaseEstimator):
 
         Single graphs get target index -1 (the reference graph).
         """
+        expected = None if reset else self.n_node_features_
         items = X if isinstance(X, list) else None
         if items is not None and any(_is_pair(item) for item in items):
             flat, index = [], []
@@ -207,12 +208,10 @@ class FUGWPlanPredictor(BaseEstimator):
                 else:
                     index.append((len(flat), -1))
                     flat.append(item)
-            graphs = validate_graphs(self, flat, reset=reset)
+            graphs = validate_graphs(self, flat, reset=reset, n_node_features=expected)
         else:
-            graphs = validate_graphs(self, X, reset=reset)
+            graphs = validate_graphs(self, X, reset=reset, n_node_features=expected)
             index = [(i, -1) for i in range(len(graphs))]
-        if not reset:
-            check_n_node_features(graphs, self.n_node_features_)
         return graphs, np.array(index).reshape(-1, 2)
 
     def _torch_setup(self):
