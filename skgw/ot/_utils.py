@@ -88,7 +88,7 @@ def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
     Parameters
     ----------
     log_K : Tensor of shape (B, n, m)
-        ``-inf`` on padded rows and columns.
+        ``-inf`` on the rows where ``p`` is zero and the columns where ``q`` is zero (padding).
     p : Tensor of shape (B, n)
     q : Tensor of shape (B, m)
         Zero on padded nodes.
@@ -108,19 +108,21 @@ def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
     """
     row_max = log_K.amax(dim=2, keepdim=True)
     row_max = torch.where(torch.isneginf(row_max), torch.zeros_like(row_max), row_max)
-    K = exp(log_K - row_max)
+    log_K = log_K - row_max
+    K = exp(log_K)
     tiny = torch.finfo(K.dtype).tiny
     tol = max(tol, 10 * torch.finfo(K.dtype).eps) if tol > 0 else 0.0
-    b = (q > 0).to(K.dtype)
+    b = None  # all ones: K is zero on padded columns
     a = torch.zeros_like(p)
     active = torch.ones(K.shape[0], dtype=torch.bool, device=K.device)
     for iteration in range(max_iter):
         # p and q are 0 on padding, so are a and b there.
-        a_new = p / (K * b[:, None, :]).sum(2).clamp_min(tiny)
+        row_sums = K.sum(2) if b is None else (K * b[:, None, :]).sum(2)
+        a_new = p / row_sums.clamp_min(tiny)
         b_new = q / (K * a_new[:, :, None]).sum(1).clamp_min(tiny)
         if tol > 0:
             a = torch.where(active[:, None], a_new, a)
-            b = torch.where(active[:, None], b_new, b)
+            b = b_new if b is None else torch.where(active[:, None], b_new, b)
             if (iteration + 1) % check_every == 0:
                 error = (a * (K * b[:, None, :]).sum(2) - p).abs().sum(dim=1)
                 active = active & (error > tol)
@@ -128,7 +130,7 @@ def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
                     break
         else:
             a, b = a_new, b_new
-    return log_K - row_max + masked_log(a)[:, :, None] + masked_log(b)[:, None, :]
+    return (log_K + masked_log(a)[:, :, None]).add_(masked_log(b)[:, None, :])
 
 
 def round_to_marginals(T, p, q):

@@ -55,12 +55,21 @@ def gw_tensor_product(C1, C2, T):
 
 
 def _tensor_product(C1, C2, C1_squared, C2_squared, T):
-    """:func:`gw_tensor_product` with the squared structures precomputed."""
-    return (
-        (C1_squared @ T.sum(dim=2)[:, :, None])
-        + (C2_squared @ T.sum(dim=1)[:, :, None]).transpose(1, 2)
-        - 2.0 * C1 @ T @ C2.transpose(1, 2)
+    r""":func:`gw_tensor_product` with the squared structures precomputed.
+
+    ``C1_squared=None`` leaves out the term :math:`(C_1^{\odot 2} T 1) 1^\top`, which is
+    constant along each row.
+    """
+    # (C2^2 T^T 1)^T - 2 C1 T C2^T in one batched product with accumulation.
+    product = torch.baddbmm(
+        (C2_squared @ T.sum(dim=1)[:, :, None]).transpose(1, 2),
+        C1 @ T,
+        C2.transpose(1, 2),
+        alpha=-2.0,
     )
+    if C1_squared is None:
+        return product
+    return product + C1_squared @ T.sum(dim=2)[:, :, None]
 
 
 def feature_cost(F1, F2):
@@ -107,21 +116,28 @@ def fgw_gradient(C1, C2, T, D=None, alpha=1.0):
     return _gradient_operator(C1, C2, D, alpha)(T)
 
 
-def _gradient_operator(C1, C2, D, alpha):
-    """``T -> fgw_gradient(C1, C2, T, D, alpha)`` with everything independent of ``T`` hoisted."""
+def _gradient_operator(C1, C2, D, alpha, *, scale=1.0, up_to_row_constants=False):
+    r"""``T -> scale * fgw_gradient(C1, C2, T, D, alpha)``, everything independent of ``T`` hoisted.
+
+    ``scale``: float or Tensor of shape (B, 1, 1). ``up_to_row_constants=True`` leaves out the
+    term :math:`(C_1^{\odot 2} T 1) 1^\top`, constant along each row: a row-wise shift of the
+    gradient changes no Sinkhorn-scaled kernel, so the proximal point steps do not need it.
+    """
     symmetric = torch.equal(C1, C1.transpose(1, 2)) and torch.equal(C2, C2.transpose(1, 2))
-    weight = 2.0 * _as_batch_scalar(1.0 if D is None else alpha, C1)
-    linear = None if D is None else (1.0 - weight / 2.0) * D
+    alpha = _as_batch_scalar(1.0 if D is None else alpha, C1)
     pairs = [(C1, C2)] if symmetric else [(C1, C2), (C1.transpose(1, 2), C2.transpose(1, 2))]
-    squares = [(A * A, B * B) for A, B in pairs]
+    weight = 2.0 * alpha * scale / len(pairs)
+    linear = None if D is None else (1.0 - alpha) * scale * D
+    squares = [(None if up_to_row_constants else A * A, B * B) for A, B in pairs]
 
     def gradient(T):
-        terms = [
+        quadratic = sum(
             _tensor_product(A, B, A_sq, B_sq, T)
             for (A, B), (A_sq, B_sq) in zip(pairs, squares, strict=True)
-        ]
-        quadratic = (weight / len(pairs)) * sum(terms)
-        return quadratic if linear is None else quadratic + linear
+        )
+        if linear is None:
+            return weight * quadratic
+        return torch.addcmul(linear, weight, quadratic)
 
     return gradient
 
@@ -167,6 +183,27 @@ def initial_plan(C1, C2, p, q, *, D=None, alpha=1.0, init="product", gamma=0.01,
         cost = alpha * cost + (1.0 - alpha) * D
     log_K = -cost / gamma + masked_log(p)[:, :, None] + masked_log(q)[:, None, :]
     return exp(sinkhorn_scaling(log_K, p, q, max_iter=1000, tol=1e-9))
+
+
+class _ProximalProblem:
+    """The data of a batch of PPA problems, with the scaled gradient operator, sliceable."""
+
+    def __init__(self, C1, C2, p, q, D, alpha, gamma):
+        self.C1, self.C2, self.p, self.q, self.D = C1, C2, p, q, D
+        self.alpha, self.gamma = alpha, gamma
+        self.scaled_gradient = _gradient_operator(
+            C1, C2, D, alpha, scale=1.0 / gamma, up_to_row_constants=True
+        )
+
+    def subset(self, keep):
+        """The problems where the boolean ``keep`` (B,) is true."""
+
+        def rows(x):
+            return x[keep] if isinstance(x, torch.Tensor) and x.ndim > 0 else x
+
+        return _ProximalProblem(
+            *(rows(x) for x in (self.C1, self.C2, self.p, self.q, self.D, self.alpha, self.gamma))
+        )
 
 
 @torch.no_grad()
@@ -230,24 +267,30 @@ def fgw_plan_ppa(
     """
     if not isinstance(init, torch.Tensor):
         init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)
-    log_T = masked_log(init)
-    gradient = _gradient_operator(C1, C2, D, alpha)
-    active = torch.ones(C1.shape[0], dtype=torch.bool, device=C1.device)
+    # No mass on zero-weight nodes, whatever the initial plans say (Sinkhorn relies on it).
+    support = (p > 0)[:, :, None] & (q > 0)[:, None, :]
+    log_T = masked_log(init).masked_fill(~support, -torch.inf)
+    # Problems still moving: the loop runs on them only (converged ones are set aside).
+    active = torch.arange(C1.shape[0], device=C1.device)
+    problem = _ProximalProblem(C1, C2, p, q, D, alpha, gamma)
+    log_T_active = log_T
     for iteration in range(max_iter):
         # exp rather than the scaled kernel: no subnormal entries to slow the products down.
-        T = exp(log_T)
-        log_T_new = sinkhorn_scaling(log_T - gradient(T) / gamma, p, q, max_iter=n_sinkhorn)
-        check = tol > 0 and (iteration + 1) % 10 == 0
-        if check:
-            change = (exp(log_T_new) - T).abs().amax(dim=(1, 2))
-        if active.all():
-            log_T = log_T_new
-        else:
-            log_T = torch.where(active[:, None, None], log_T_new, log_T)
-        if check:
-            active = active & (change > tol)
-            if not active.any():
-                break
+        T = exp(log_T_active)
+        log_T_new = sinkhorn_scaling(
+            log_T_active - problem.scaled_gradient(T), problem.p, problem.q, max_iter=n_sinkhorn
+        )
+        if tol > 0 and (iteration + 1) % 10 == 0:
+            moving = (exp(log_T_new) - T).abs().amax(dim=(1, 2)) > tol
+            if not moving.all():
+                log_T = log_T.index_copy(0, active, log_T_new)
+                active, log_T_new = active[moving], log_T_new[moving]
+                if not len(active):
+                    break
+                problem = problem.subset(moving)
+        log_T_active = log_T_new
+    if len(active):
+        log_T = log_T.index_copy(0, active, log_T_active)
     # Final projection onto Pi(p, q): Sinkhorn, then exact rounding of what it left.
     T = exp(sinkhorn_scaling(log_T, p, q, max_iter=100, tol=marginal_tol))
     return round_to_marginals(T, p, q)
