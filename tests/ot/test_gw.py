@@ -92,6 +92,27 @@ def test_padding_does_not_change_plans(random_pairs):
     assert torch.all(batched[a.n_nodes :] == 0) and torch.all(batched[:, b.n_nodes :] == 0)
 
 
+def test_ppa_converged_problems_set_aside_keep_each_plan_unchanged(random_pairs):
+    # A pair of identical graphs converges within 10 steps and leaves the batch early; per-problem
+    # trade-offs and proximal weights must follow the problems that stay.
+    graphs = [random_pairs[0][0], random_pairs[1][0], random_pairs[2][0]]
+    targets = [random_pairs[0][0], random_pairs[1][1], random_pairs[2][1]]
+    first, second = pad_graphs(graphs), pad_graphs(targets)
+    D = feature_cost(first.F, second.F)
+    alpha = torch.tensor([0.5, 0.3, 0.8], dtype=torch.float64)
+    gamma = torch.tensor([0.05, 0.1, 0.2], dtype=torch.float64)[:, None, None]
+    params = {"max_iter": 40, "n_sinkhorn": 1, "tol": 1e-6, "init": "profile"}
+    batched = fgw_plan_ppa(
+        first.C, second.C, first.p, second.p, D=D, alpha=alpha, gamma=gamma, **params
+    )
+    for k in range(3):
+        alone = fgw_plan_ppa(
+            first.C[k : k + 1], second.C[k : k + 1], first.p[k : k + 1], second.p[k : k + 1],
+            D=D[k : k + 1], alpha=alpha[k : k + 1], gamma=gamma[k : k + 1], **params,
+        )  # fmt: skip
+        torch.testing.assert_close(batched[k], alone[0], rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("solver", [fgw_plan_ppa, fgw_plan_badmm])
 def test_float32_small_gamma_is_finite(random_pairs, solver):
     first = pad_graphs([a for a, _ in random_pairs[:20]], dtype=torch.float32)
