@@ -45,8 +45,14 @@ def sbm_graph(cluster_set, seed):
 
 
 def label_scores(P, source_labels):
-    """Transported label distribution of each target node."""
+    """Transported label distribution of each target node (NumPy arrays or torch tensors)."""
     return (P.T @ source_labels) / P.sum(axis=0)[:, None].clip(min=1e-12)
+
+
+def held_out_accuracy(P, source_clusters, target_clusters, known):
+    """Accuracy of the transported labels on the target nodes whose label is unknown."""
+    predicted = label_scores(P, np.eye(3)[source_clusters]).argmax(axis=1)
+    return (predicted == target_clusters)[~known].mean()
 
 
 pairs = {}
@@ -66,13 +72,10 @@ rhos = np.logspace(-4, 0, 20)
 grid_alpha, grid_rho = np.meshgrid(alphas, rhos, indexing="ij")
 surfaces = {}
 for name, (source, source_clusters, target, target_clusters, known) in pairs.items():
-    one_hot = np.eye(3)[source_clusters]
     plans = model.predict(
         [(source, target)] * grid_alpha.size, alpha=grid_alpha.ravel(), rho=grid_rho.ravel()
     )
-    accuracy = [
-        (label_scores(P, one_hot).argmax(axis=1) == target_clusters)[~known].mean() for P in plans
-    ]
+    accuracy = [held_out_accuracy(P, source_clusters, target_clusters, known) for P in plans]
     surfaces[name] = np.reshape(accuracy, grid_alpha.shape)
 
 # %%
@@ -98,7 +101,7 @@ def tune(source, source_clusters, target, target_clusters, known, n_steps=60):
         alpha, rho = torch.sigmoid(a), torch.exp(-9 * torch.sigmoid(b))
         path.append((alpha.item(), rho.item()))
         P = model.plan_tensor(source_t, target_t, alpha, rho)
-        scores = (P.T @ one_hot) / P.sum(dim=0)[:, None].clamp(min=1e-12)
+        scores = label_scores(P, one_hot)
         loss = torch.nn.functional.nll_loss(
             torch.log(scores[torch.as_tensor(known)] + 1e-9), labels
         )
@@ -107,10 +110,7 @@ def tune(source, source_clusters, target, target_clusters, known, n_steps=60):
         optimizer.step()
     path = np.array(path)
     plans = model.predict([(source, target)] * 2, alpha=path[[0, -1], 0], rho=path[[0, -1], 1])
-    one_hot = np.eye(3)[source_clusters]
-    start, end = (
-        (label_scores(P, one_hot).argmax(axis=1) == target_clusters)[~known].mean() for P in plans
-    )
+    start, end = (held_out_accuracy(P, source_clusters, target_clusters, known) for P in plans)
     return path, start, end
 
 
