@@ -31,7 +31,8 @@ __all__ = ["pairwise_gw_distances"]
 
 SOLVERS = ("pot", "torch")
 DEFAULT_TILE_SIZE = {"pot": 1024, "torch": 16384}
-TORCH_BATCH_SIZE = 512
+# Pairs per solver call: as many as fit in this many plan entries (padded n x m each).
+TORCH_BATCH_ENTRIES = 2**20
 TORCH_MAX_PADDING = 0.5
 # PPA settings of the torch path; gamma is relative to each pair's cost scale (see
 # _torch_discrepancies).
@@ -83,8 +84,10 @@ def _torch_discrepancies(graphs_a, graphs_b, pairs, alpha, device, dtype, solver
     runs = np.split(order, np.flatnonzero(np.diff(keys[order])) + 1)
     values = np.empty(len(pairs))
     for run in runs:
-        for start in range(0, len(run), TORCH_BATCH_SIZE):
-            chosen = run[start : start + TORCH_BATCH_SIZE]
+        width = sizes[first[run]].max() * sizes[second[run]].max()
+        batch_size = max(1, TORCH_BATCH_ENTRIES // width)
+        for start in range(0, len(run), batch_size):
+            chosen = run[start : start + batch_size]
             G1, G2 = (
                 pad_graphs([graphs[i] for i in side[chosen]], device=device, dtype=dtype)
                 for side in (first, second)
@@ -93,11 +96,38 @@ def _torch_discrepancies(graphs_a, graphs_b, pairs, alpha, device, dtype, solver
     return values
 
 
+def _product_plan_loss(G1, G2, alpha):
+    r"""FGW loss of the product plans :math:`p q^\top`, from per-graph moments in :math:`O(n^2)`.
+
+    .. math:: \alpha \big(p^\top C_1^{\odot 2} p + q^\top C_2^{\odot 2} q
+              - 2\, (p^\top C_1 p)(q^\top C_2 q)\big)
+              + (1 - \alpha) \big(\textstyle\sum_i p_i \|F_{1,i}\|^2
+              + \sum_j q_j \|F_{2,j}\|^2 - 2\, (F_1^\top p) \cdot (F_2^\top q)\big)
+    """
+
+    def quadratic_form(C, p):
+        return ((C @ p[:, :, None])[:, :, 0] * p).sum(1)
+
+    gw = (
+        quadratic_form(G1.C * G1.C, G1.p)
+        + quadratic_form(G2.C * G2.C, G2.p)
+        - 2.0 * quadratic_form(G1.C, G1.p) * quadratic_form(G2.C, G2.p)
+    )
+    if alpha == 1.0:
+        return gw
+    mean_1, mean_2 = (G1.F * G1.p[:, :, None]).sum(1), (G2.F * G2.p[:, :, None]).sum(1)
+    features = (
+        ((G1.F * G1.F).sum(2) * G1.p).sum(1)
+        + ((G2.F * G2.F).sum(2) * G2.p).sum(1)
+        - 2.0 * (mean_1 * mean_2).sum(1)
+    )
+    return alpha * gw + (1.0 - alpha) * features
+
+
 def _ppa_values(G1, G2, alpha, params):
     """FGW values of the PPA plans between two padded batches (relative ``gamma``)."""
     D = None if G1.F is None or alpha == 1.0 else feature_cost(G1.F, G2.F)
-    product = G1.p[:, :, None] * G2.p[:, None, :]
-    scale = fgw_loss(G1.C, G2.C, product, D, alpha).clamp_min(1e-12)
+    scale = _product_plan_loss(G1, G2, alpha if D is not None else 1.0).clamp_min(1e-12)
     gamma = params["gamma"] * scale[:, None, None]
     T = fgw_plan_ppa(G1.C, G2.C, G1.p, G2.p, D=D, alpha=alpha, **{**params, "gamma": gamma})
     return fgw_loss(G1.C, G2.C, T, D, alpha).double().cpu().numpy()
@@ -125,6 +155,13 @@ def _tiles(n_rows, n_cols, symmetric, tile_size):
                 local = local[local[:, 0] < local[:, 1]]
             if len(local):
                 yield rows, cols, local
+
+
+def _tile_cost(graphs_a, graphs_b, rows, cols, local):
+    """Work of a tile's pairs, :math:`\\sum n_i n_j (n_i + n_j)` (the cost of a GW gradient)."""
+    n_a = np.array([graphs_a[i].n_nodes for i in rows])[local[:, 0]]
+    n_b = np.array([graphs_b[j].n_nodes for j in cols])[local[:, 1]]
+    return float(np.sum(n_a * n_b * (n_a + n_b)))
 
 
 def _check_parameters(alpha, solver, tile_size):
@@ -202,9 +239,15 @@ def pairwise_gw_distances(
     dims = (graphs_x[0].n_node_features, graphs_y[0].n_node_features)
     if dims[0] != dims[1]:
         raise ValueError(f"X has {dims[0]} node features per node but Y has {dims[1]}.")
+    # Graphs sorted by size: a tile then holds graphs of similar sizes, so the torch solver pads
+    # little and batches many pairs of the same shape. Costliest tiles first balances the workers.
+    order_x = np.argsort([g.n_nodes for g in graphs_x], kind="stable")
+    order_y = order_x if symmetric else np.argsort([g.n_nodes for g in graphs_y], kind="stable")
+    graphs_x, graphs_y = [graphs_x[i] for i in order_x], [graphs_y[j] for j in order_y]
     tiles = list(
         _tiles(len(graphs_x), len(graphs_y), symmetric, tile_size or DEFAULT_TILE_SIZE[solver])
     )
+    tiles.sort(key=lambda tile: -_tile_cost(graphs_x, graphs_y, *tile))
     results = Parallel(n_jobs=n_jobs)(
         delayed(_solve_tile)(
             [graphs_x[i] for i in rows],
@@ -218,12 +261,14 @@ def pairwise_gw_distances(
         )
         for rows, cols, local in tiles
     )
-    distances = np.zeros((len(graphs_x), len(graphs_y)))
+    sorted_distances = np.zeros((len(graphs_x), len(graphs_y)))
     for (rows, cols, local), values in zip(tiles, results, strict=True):
-        distances[rows[local[:, 0]], cols[local[:, 1]]] = values
+        sorted_distances[rows[local[:, 0]], cols[local[:, 1]]] = values
     if symmetric:
-        distances = np.triu(distances, k=1)
-        distances = distances + distances.T
+        sorted_distances = np.triu(sorted_distances, k=1)
+        sorted_distances = sorted_distances + sorted_distances.T
+    distances = np.empty_like(sorted_distances)
+    distances[np.ix_(order_x, order_y)] = sorted_distances
     if not np.isfinite(distances).all():
         i, j = np.argwhere(~np.isfinite(distances))[0]
         raise FloatingPointError(
