@@ -55,6 +55,17 @@ class GraphBatch:
     mask: torch.Tensor
     sizes: np.ndarray
 
+    def take(self, index):
+        """The batch of the graphs at ``index`` (array of int), same padded width."""
+        rows = torch.as_tensor(index, device=self.C.device)
+        return GraphBatch(
+            C=self.C[rows],
+            p=self.p[rows],
+            F=None if self.F is None else self.F[rows],
+            mask=self.mask[rows],
+            sizes=self.sizes[np.asarray(index)],
+        )
+
     def unpad(self):
         """The graphs back as a list of :class:`~skgw.Graph` (float64 NumPy arrays)."""
         graphs = []

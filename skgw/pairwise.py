@@ -33,7 +33,7 @@ SOLVERS = ("pot", "torch")
 DEFAULT_TILE_SIZE = {"pot": 1024, "torch": 16384}
 # Pairs per solver call: as many as fit in this many plan entries (padded n x m each).
 TORCH_BATCH_ENTRIES = 2**20
-TORCH_MAX_PADDING = 0.5
+TORCH_MAX_PADDING = 0.1
 # PPA settings of the torch path; gamma is relative to each pair's cost scale (see
 # _torch_discrepancies).
 TORCH_SOLVER_PARAMS = {"gamma": 0.2, "max_iter": 10}
@@ -53,14 +53,6 @@ def _pot_discrepancy(g1, g2, alpha):
     )
 
 
-def _size_group_ids(sizes):
-    """Index of each size's group (:func:`~skgw.ot._utils.group_by_size`)."""
-    ids = np.empty(len(sizes), dtype=int)
-    for group_id, group in enumerate(group_by_size(list(sizes), max_padding=TORCH_MAX_PADDING)):
-        ids[group] = group_id
-    return ids
-
-
 def _torch_discrepancies(graphs_a, graphs_b, pairs, alpha, device, dtype, solver_params):
     """Values of the batched PPA solver for the given pairs, batched by size.
 
@@ -75,22 +67,29 @@ def _torch_discrepancies(graphs_a, graphs_b, pairs, alpha, device, dtype, solver
     params = {**TORCH_SOLVER_PARAMS, **(solver_params or {})}
     graphs = list(graphs_a) + list(graphs_b)
     sizes = np.array([g.n_nodes for g in graphs])
-    group_ids = _size_group_ids(sizes)
+    groups = group_by_size(list(sizes), max_padding=TORCH_MAX_PADDING)
+    # Each size group padded once; a batch takes its graphs from there.
+    padded = [
+        pad_graphs([graphs[i] for i in group], device=device, dtype=dtype) for group in groups
+    ]
+    group_ids, positions = np.empty(len(graphs), dtype=int), np.empty(len(graphs), dtype=int)
+    for group_id, group in enumerate(groups):
+        group_ids[group], positions[group] = group_id, np.arange(len(group))
     first, second = pairs[:, 0], pairs[:, 1] + len(graphs_a)
     swap = sizes[first] < sizes[second]
     first, second = np.where(swap, second, first), np.where(swap, first, second)
-    keys = group_ids[first] * len(graphs) + group_ids[second]
+    keys = group_ids[first] * len(groups) + group_ids[second]
     order = np.argsort(keys, kind="stable")
     runs = np.split(order, np.flatnonzero(np.diff(keys[order])) + 1)
     values = np.empty(len(pairs))
     for run in runs:
-        width = sizes[first[run]].max() * sizes[second[run]].max()
-        batch_size = max(1, TORCH_BATCH_ENTRIES // width)
+        batches = [padded[group_ids[side[run[0]]]] for side in (first, second)]
+        batch_size = max(1, TORCH_BATCH_ENTRIES // (batches[0].C.shape[1] * batches[1].C.shape[1]))
         for start in range(0, len(run), batch_size):
             chosen = run[start : start + batch_size]
             G1, G2 = (
-                pad_graphs([graphs[i] for i in side[chosen]], device=device, dtype=dtype)
-                for side in (first, second)
+                batch.take(positions[side[chosen]])
+                for batch, side in zip(batches, (first, second), strict=True)
             )
             values[chosen] = _ppa_values(G1, G2, alpha, params)
     return values
