@@ -36,7 +36,7 @@ TORCH_BATCH_ENTRIES = 2**20
 TORCH_MAX_PADDING = 0.1
 # PPA settings of the torch path; gamma is relative to each pair's cost scale (see
 # _torch_discrepancies).
-TORCH_SOLVER_PARAMS = {"gamma": 0.2, "max_iter": 10}
+TORCH_SOLVER_PARAMS = {"gamma": 0.2, "max_iter": 9, "n_sinkhorn": 3}
 
 
 def _uses_features(graph, alpha):

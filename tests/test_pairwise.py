@@ -2,9 +2,13 @@ import joblib
 import numpy as np
 import ot
 import pytest
+import torch
 
 from skgw import pairwise_gw_distances
+from skgw._batching import pad_graphs
 from skgw.datasets import make_sbm_graphs
+from skgw.ot import feature_cost, fgw_loss
+from skgw.pairwise import _product_plan_loss
 
 from .graph_inputs import in_every_format, permute_nodes
 
@@ -53,6 +57,34 @@ def test_torch_solver_is_independent_of_the_other_pairs(graphs):
     full = pairwise_gw_distances(graphs, graphs[:5], solver="torch", device="cpu")
     part = pairwise_gw_distances(graphs[3:4], graphs[1:3], solver="torch", device="cpu")
     np.testing.assert_allclose(part, full[3:4, 1:3], rtol=1e-10)
+
+
+def test_torch_solver_does_not_depend_on_the_order_of_the_graphs(graphs):
+    # The graphs are tiled by size internally; the matrix must follow the caller's order.
+    expected = pairwise_gw_distances(graphs, solver="torch", device="cpu", tile_size=9)
+    order = np.random.RandomState(0).permutation(len(graphs))
+    shuffled = pairwise_gw_distances(
+        [graphs[i] for i in order], solver="torch", device="cpu", tile_size=9
+    )
+    np.testing.assert_allclose(shuffled, expected[np.ix_(order, order)], rtol=1e-10)
+    rectangular = pairwise_gw_distances(graphs, graphs[::-1], solver="torch", device="cpu")
+    shuffled = pairwise_gw_distances(
+        [graphs[i] for i in order[:4]], graphs[::-1], solver="torch", device="cpu"
+    )
+    np.testing.assert_allclose(shuffled, rectangular[order[:4]], rtol=1e-10)
+
+
+@pytest.mark.parametrize("alpha", [0.3, 1.0])
+def test_product_plan_scale_is_the_loss_of_the_product_plan(graphs, alpha):
+    first, second = pad_graphs(graphs[:5]), pad_graphs(graphs[5:])
+    product = first.p[:, :, None] * second.p[:, None, :]
+    D = feature_cost(first.F, second.F)
+    torch.testing.assert_close(
+        _product_plan_loss(first, second, alpha),
+        fgw_loss(first.C, second.C, product, D, alpha),
+        rtol=1e-12,
+        atol=0,
+    )
 
 
 @pytest.mark.parametrize("solver", ["pot", "torch"])

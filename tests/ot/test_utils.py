@@ -1,0 +1,57 @@
+import math
+
+import pytest
+import torch
+
+from skgw.ot._utils import exp, masked_log, sinkhorn_projection, sinkhorn_scaling
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_exp_is_exact_above_its_floor_and_zero_below(dtype):
+    floor = math.log(torch.finfo(dtype).tiny) + 20.0
+    x = torch.tensor([-torch.inf, floor - 50.0, floor, floor + 1.0, -3.0, 0.0, 2.5], dtype=dtype)
+    result = exp(x)
+    assert torch.equal(result[:3], torch.zeros(3, dtype=dtype))
+    torch.testing.assert_close(result[3:], torch.exp(x[3:]), rtol=0, atol=0)
+    assert torch.isnan(exp(torch.tensor([math.nan], dtype=dtype))).all()
+
+
+def _kernels(seed, gamma):
+    """Peaked Sinkhorn kernels with padding: rows 7.., columns 5.. of the second problem."""
+    generator = torch.Generator().manual_seed(seed)
+    cost = torch.rand(2, 9, 7, generator=generator, dtype=torch.float64)
+    p = torch.full((2, 9), 1 / 9, dtype=torch.float64)
+    q = torch.full((2, 7), 1 / 7, dtype=torch.float64)
+    p[1, 7:], q[1, 5:] = 0.0, 0.0
+    p[1, :7], q[1, :5] = 1 / 7, 1 / 5
+    log_K = -cost / gamma + masked_log(p)[:, :, None] + masked_log(q)[:, None, :]
+    return log_K, p, q
+
+
+@pytest.mark.parametrize("relaxation", [1.0, 1.5, 1.8])
+def test_sinkhorn_projection_reaches_the_sinkhorn_plan(relaxation):
+    log_K, p, q = _kernels(0, gamma=0.02)
+    expected = torch.exp(sinkhorn_scaling(log_K, p, q, max_iter=5000, tol=1e-14))
+    T = sinkhorn_projection(log_K, p, q, max_iter=5000, tol=1e-14, relaxation=relaxation)
+    torch.testing.assert_close(T, expected, rtol=0, atol=1e-10)
+    assert torch.equal(T[1, 7:], torch.zeros_like(T[1, 7:]))
+    assert torch.equal(T[1, :, 5:], torch.zeros_like(T[1, :, 5:]))
+
+
+def test_over_relaxation_needs_fewer_updates_on_peaked_kernels():
+    log_K, p, q = _kernels(1, gamma=0.005)
+
+    def row_error(T):
+        return (T.sum(2) - p).abs().sum(1).max().item()
+
+    plain = row_error(sinkhorn_projection(log_K, p, q, max_iter=30))
+    relaxed = row_error(sinkhorn_projection(log_K, p, q, max_iter=30, relaxation=1.8))
+    assert relaxed < plain / 10
+
+
+def test_sinkhorn_projection_stays_finite_on_underflowing_float32_kernels():
+    log_K, p, q = _kernels(2, gamma=1e-4)
+    T = sinkhorn_projection(log_K.float(), p.float(), q.float(), max_iter=30, relaxation=1.8)
+    assert torch.isfinite(T).all() and (T >= 0).all()
+    # Columns that underflow entirely cannot be filled; no column gets more than its mass.
+    assert (T.sum(1) <= q.float() * (1 + 1e-5)).all()
