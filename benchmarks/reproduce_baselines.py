@@ -12,6 +12,7 @@ Run: ``python benchmarks/reproduce_baselines.py [--datasets AIDS ...] [--seeds 1
 """
 
 import time
+from pathlib import Path
 
 import numpy as np
 from _common import load, parser
@@ -52,6 +53,21 @@ def fgwk_svc_accuracy(D, y, seed):
     return 100 * np.mean(accuracies)
 
 
+def discrepancy_matrix(graphs, args, dataset, solver):
+    """The pairwise matrix, read from / written to ``--cache-dir`` when one is given."""
+    path = None
+    if args.cache_dir is not None:
+        name = f"{dataset}_{args.features}_alpha{args.alpha:g}_{args.solver}_{args.subsample}.npy"
+        path = Path(args.cache_dir) / name
+        if path.exists():
+            return np.load(path)
+    D = pairwise_gw_distances(graphs, alpha=args.alpha, **solver)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, D)
+    return D
+
+
 def report(method, dataset, accuracies, paper, majority, seconds):
     mean, std = np.mean(accuracies), np.std(accuracies)
     print(
@@ -75,6 +91,9 @@ def main():
     args.add_argument("--n-jobs", type=int, default=2)
     args.add_argument("--device", default="auto")
     args.add_argument(
+        "--cache-dir", default=None, help="keep the discrepancy matrices here (.npy) and reuse them"
+    )
+    args.add_argument(
         "--beta-quantiles", type=float, nargs="+", default=[0.5],
         help="FGWK clustering: beta at these quantiles of the discrepancies (0.5: the median)",
     )  # fmt: skip
@@ -92,7 +111,7 @@ def main():
         D = None
         if {"FGWK", "FGWK+SVC"} & set(args.methods):
             start = time.perf_counter()
-            D = pairwise_gw_distances(graphs, alpha=args.alpha, **solver)
+            D = discrepancy_matrix(graphs, args, dataset, solver)
             print(f"{'':>10} {dataset:>14} discrepancy matrix: {time.perf_counter() - start:.0f} s")
         if "FGWK" in args.methods:
             values = D[np.triu_indices(len(D), 1)]
