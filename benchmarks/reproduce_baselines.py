@@ -90,6 +90,13 @@ def main():
     args.add_argument("--subsample", type=int, default=None, help="use this many graphs")
     args.add_argument("--n-jobs", type=int, default=2)
     args.add_argument("--device", default="auto")
+    args.add_argument("--n-init", type=int, default=1, help="GWB-KM restarts (lowest inertia)")
+    args.add_argument(
+        "--barycenter-size", default=None,
+        help="GWB-KM centre size: an int, 'seed' (the size of the graph a centre starts from, as "
+        "in the paper) or the median size if unset",
+    )  # fmt: skip
+    args.add_argument("--init", choices=["k-means++", "random"], default="k-means++")
     args.add_argument(
         "--cache-dir", default=None, help="keep the discrepancy matrices here (.npy) and reuse them"
     )
@@ -129,11 +136,16 @@ def main():
                 seconds = time.perf_counter() - start
                 report(f"FGWK q{quantile:g}", dataset, accuracies, paper, majority, seconds)
         if "GWB-KM" in args.methods:
+            barycenter_size = args.barycenter_size
+            if barycenter_size is not None and barycenter_size != "seed":
+                barycenter_size = int(barycenter_size)
             start = time.perf_counter()
             accuracies = [
                 100 * clustering_accuracy(
-                    y, GWBarycenterKMeans(2, alpha=args.alpha, random_state=seed, **solver)
-                    .fit_predict(graphs),
+                    y, GWBarycenterKMeans(
+                        2, alpha=args.alpha, n_init=args.n_init, init=args.init,
+                        barycenter_size=barycenter_size, random_state=seed, **solver,
+                    ).fit_predict(graphs),
                 )
                 for seed in range(args.seeds)
             ]  # fmt: skip

@@ -36,7 +36,8 @@ __all__ = ["GWBarycenterKMeans"]
 
 def _resampled(graph, size, rng):
     """A start for a barycenter of ``size`` nodes: ``size`` nodes of ``graph`` drawn at random
-    (with replacement when the graph is smaller), uniform weights."""
+    (with replacement when the graph is smaller; all of them, in order, at its own size),
+    uniform weights."""
     nodes = np.sort(rng.choice(graph.n_nodes, size=size, replace=size > graph.n_nodes))
     C = graph.C[np.ix_(nodes, nodes)].copy()
     F = None if graph.F is None else graph.F[nodes].copy()
@@ -52,8 +53,10 @@ class GWBarycenterKMeans(
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    barycenter_size : int, default=None
-        Number of nodes of each center; the median size of the training graphs when None.
+    barycenter_size : int, "seed" or None, default=None
+        Number of nodes of each center: the median size of the training graphs when None;
+        ``"seed"``: each center keeps the size of the graph it starts from (the GWB-KM of Xu
+        2020, whose centers start as observed graphs), so centers can differ in size.
     alpha : float in [0, 1], default=0.5
         Weight of the structure term of the fused GW discrepancy (plain GW for graphs without
         node features).
@@ -109,7 +112,11 @@ class GWBarycenterKMeans(
 
     _parameter_constraints = {
         "n_clusters": [Interval(numbers.Integral, 1, None, closed="left")],
-        "barycenter_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "barycenter_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"seed"}),
+            None,
+        ],
         "alpha": [Interval(numbers.Real, 0, 1, closed="both")],
         "init": [StrOptions({"k-means++", "random"})],
         "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -232,7 +239,10 @@ class GWBarycenterKMeans(
 
     def _run(self, graphs, size, rng):
         """One k-means run: (inertia, labels, centers, n_iter)."""
-        centers = [_resampled(graphs[i], size, rng) for i in self._seeds(graphs, rng)]
+        centers = [
+            _resampled(graphs[i], graphs[i].n_nodes if size == "seed" else size, rng)
+            for i in self._seeds(graphs, rng)
+        ]
         labels = None
         for iteration in range(1, self.max_iter + 1):
             distances = self._distances(graphs, centers)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from skgw import Graph, GWBarycenterKMeans
+from skgw import Graph, GWBarycenterKMeans, as_graphs
 from skgw.datasets import make_sbm_graphs
 from skgw.metrics import clustering_accuracy
 
@@ -37,6 +37,20 @@ def test_n_init_keeps_the_lowest_inertia(sbm):
     single = GWBarycenterKMeans(**params).fit(graphs)
     several = GWBarycenterKMeans(n_init=3, **params).fit(graphs)
     assert several.inertia_ <= single.inertia_
+
+
+def test_seed_sized_centers_keep_the_sizes_of_their_seed_graphs():
+    # Paths of two sizes: the classes differ in size, as in AIDS.
+    graphs = as_graphs([np.eye(n, k=1) + np.eye(n, k=-1) for n in [5] * 6 + [15] * 6])
+    model = GWBarycenterKMeans(
+        2, barycenter_size="seed", init="random", solver="torch", device="cpu", random_state=3
+    ).fit(graphs)
+    seeds = GWBarycenterKMeans(2, init="random", random_state=3)._seeds(
+        graphs, np.random.RandomState(3)
+    )
+    assert sorted(c.n_nodes for c in model.cluster_centers_) == [5, 15]
+    assert sorted(graphs[i].n_nodes for i in seeds) == [5, 15]
+    assert clustering_accuracy(np.repeat([0, 1], 6), model.labels_) == 1.0
 
 
 def test_graph_list_suite(sbm):
