@@ -27,7 +27,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._batching import pad_graphs, resolve_device, resolve_dtype
-from ._graphs import NODE_WEIGHTS, STRUCTURES, Graph, validate_graphs
+from ._graphs import NODE_WEIGHTS, STRUCTURES, Graph, as_graphs, validate_graphs
 from .ot import fgw_barycenter
 from .pairwise import SOLVERS, pairwise_gw_distances
 
@@ -60,9 +60,11 @@ class GWBarycenterKMeans(
     alpha : float in [0, 1], default=0.5
         Weight of the structure term of the fused GW discrepancy (plain GW for graphs without
         node features).
-    init : {"k-means++", "random"}, default="k-means++"
+    init : {"k-means++", "random"} or list of graphs, default="k-means++"
         Seed graphs of the centers: drawn with probability proportional to their discrepancy to
-        the seeds already chosen (k-means++), or uniformly.
+        the seeds already chosen (k-means++), or uniformly; or the starting centers themselves,
+        ``n_clusters`` graphs in any input of :func:`~skgw.as_graphs`, which keep their sizes
+        (one run then, whatever ``n_init``).
     n_init : int, default=1
         Runs with different seeds; the run with the lowest inertia is kept.
     max_iter : int, default=10
@@ -118,7 +120,7 @@ class GWBarycenterKMeans(
             None,
         ],
         "alpha": [Interval(numbers.Real, 0, 1, closed="both")],
-        "init": [StrOptions({"k-means++", "random"})],
+        "init": [StrOptions({"k-means++", "random"}), list],
         "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "barycenter_max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -237,12 +239,15 @@ class GWBarycenterKMeans(
             return Graph(C, start.p.copy(), None if start.F is None else start.F.copy())
         return Graph(C, start.p.copy(), F[0].double().cpu().numpy())
 
-    def _run(self, graphs, size, rng):
+    def _run(self, graphs, size, rng, initial_centers=None):
         """One k-means run: (inertia, labels, centers, n_iter)."""
-        centers = [
-            _resampled(graphs[i], graphs[i].n_nodes if size == "seed" else size, rng)
-            for i in self._seeds(graphs, rng)
-        ]
+        if initial_centers is not None:
+            centers = list(initial_centers)
+        else:
+            centers = [
+                _resampled(graphs[i], graphs[i].n_nodes if size == "seed" else size, rng)
+                for i in self._seeds(graphs, rng)
+            ]
         labels = None
         for iteration in range(1, self.max_iter + 1):
             distances = self._distances(graphs, centers)
@@ -272,6 +277,20 @@ class GWBarycenterKMeans(
         labels = distances.argmin(axis=1)
         return distances.min(axis=1).sum(), labels, centers, iteration
 
+    def _initial_centers(self, graphs):
+        """The centers given as ``init``, validated; None for a seeding strategy."""
+        if isinstance(self.init, str):
+            return None
+        centers = as_graphs(self.init, structure=self.structure, node_weights=self.node_weights)
+        if len(centers) != self.n_clusters:
+            raise ValueError(f"init holds {len(centers)} centers but n_clusters={self.n_clusters}.")
+        if centers[0].n_node_features != graphs[0].n_node_features:
+            raise ValueError(
+                f"The init centers have {centers[0].n_node_features} node features but the "
+                f"graphs have {graphs[0].n_node_features}."
+            )
+        return centers
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Cluster the graphs.
@@ -295,9 +314,10 @@ class GWBarycenterKMeans(
         size = self.barycenter_size
         if size is None:
             size = int(round(np.median([g.n_nodes for g in graphs])))
+        initial_centers = self._initial_centers(graphs)
         best = None
-        for _ in range(self.n_init):
-            run = self._run(graphs, size, rng)
+        for _ in range(1 if initial_centers is not None else self.n_init):
+            run = self._run(graphs, size, rng, initial_centers)
             if best is None or run[0] < best[0]:
                 best = run
         self.inertia_, self.labels_, self.cluster_centers_, self.n_iter_ = best

@@ -53,6 +53,17 @@ def test_seed_sized_centers_keep_the_sizes_of_their_seed_graphs():
     assert clustering_accuracy(np.repeat([0, 1], 6), model.labels_) == 1.0
 
 
+def test_given_centers_start_the_run():
+    paths = [np.eye(n, k=1) + np.eye(n, k=-1) for n in [5] * 6 + [15] * 6]
+    init = [paths[0], paths[-1]]
+    model = GWBarycenterKMeans(2, init=init, n_init=5, solver="torch", device="cpu").fit(paths)
+    assert [c.n_nodes for c in model.cluster_centers_] == [5, 15]
+    np.testing.assert_array_equal(model.labels_, np.repeat([0, 1], 6))
+    assert model.get_params()["init"] is init  # not modified, kept as given
+    with pytest.raises(ValueError, match="init holds 1 centers but n_clusters=2"):
+        GWBarycenterKMeans(2, init=init[:1]).fit(paths)
+
+
 def test_graph_list_suite(sbm):
     graphs, _ = sbm
     model = GWBarycenterKMeans(3, barycenter_size=6, max_iter=3, random_state=0).fit(graphs)
