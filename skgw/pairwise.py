@@ -156,10 +156,9 @@ def _tiles(n_rows, n_cols, symmetric, tile_size):
                 yield rows, cols, local
 
 
-def _tile_cost(graphs_a, graphs_b, rows, cols, local):
+def _tile_cost(sizes_a, sizes_b, rows, cols, local):
     """Work of a tile's pairs, :math:`\\sum n_i n_j (n_i + n_j)` (the cost of a GW gradient)."""
-    n_a = np.array([graphs_a[i].n_nodes for i in rows])[local[:, 0]]
-    n_b = np.array([graphs_b[j].n_nodes for j in cols])[local[:, 1]]
+    n_a, n_b = sizes_a[rows[local[:, 0]]], sizes_b[cols[local[:, 1]]]
     return float(np.sum(n_a * n_b * (n_a + n_b)))
 
 
@@ -240,13 +239,15 @@ def pairwise_gw_distances(
         raise ValueError(f"X has {dims[0]} node features per node but Y has {dims[1]}.")
     # Graphs sorted by size: a tile then holds graphs of similar sizes, so the torch solver pads
     # little and batches many pairs of the same shape. Costliest tiles first balances the workers.
-    order_x = np.argsort([g.n_nodes for g in graphs_x], kind="stable")
-    order_y = order_x if symmetric else np.argsort([g.n_nodes for g in graphs_y], kind="stable")
+    sizes_x, sizes_y = (np.array([g.n_nodes for g in graphs]) for graphs in (graphs_x, graphs_y))
+    order_x = np.argsort(sizes_x, kind="stable")
+    order_y = order_x if symmetric else np.argsort(sizes_y, kind="stable")
     graphs_x, graphs_y = [graphs_x[i] for i in order_x], [graphs_y[j] for j in order_y]
+    sizes_x, sizes_y = sizes_x[order_x], sizes_y[order_y]
     tiles = list(
         _tiles(len(graphs_x), len(graphs_y), symmetric, tile_size or DEFAULT_TILE_SIZE[solver])
     )
-    tiles.sort(key=lambda tile: -_tile_cost(graphs_x, graphs_y, *tile))
+    tiles.sort(key=lambda tile: -_tile_cost(sizes_x, sizes_y, *tile))
     results = Parallel(n_jobs=n_jobs)(
         delayed(_solve_tile)(
             [graphs_x[i] for i in rows],
