@@ -12,16 +12,23 @@ Every layer sees, at each node, :math:`z_i = [c \,\|\, h_i]` with the conditioni
    :math:`\mu_t = h_t - A_{ts}^\top h_s`;
 3. a merge :math:`h' = \mathrm{MLP}([W_x h \,\|\, m \,\|\, W_\mu \mu \,\|\, c])`.
 
+The plan is built from the last layer's logits :math:`S`, less a learnt multiple
+:math:`\lambda(c) D` of the pair's feature cost when the graphs have features.
+
 A first layer maps the node features to the hidden width; one weight-shared layer is then applied
 ``n_layers`` times. Node weights :math:`w = \sigma(v^\top z + b)` and the last layer's attention
-give the plan
+give ULOT's plan
 
 .. math:: P = \tfrac12 \left(\mathrm{diag}(w_s \odot p_s) A_{st}
           + A_{ts} \mathrm{diag}(w_t \odot p_t)\right),
 
 whose row sums are close to :math:`w_s \odot p_s` (mass kept at each source node) and column sums
-to :math:`w_t \odot p_t`; with uniform :math:`p = 1/n` this is ULOT's plan. Padded nodes (mask
-False) never influence real ones, so a pair's plan does not depend on its batch.
+to :math:`w_t \odot p_t` (with uniform :math:`p = 1/n`, the paper's formula). With
+``n_sinkhorn_iter > 0`` the last layer's logits are first scaled by Sinkhorn updates towards
+these marginals (:func:`scaled_attention_plan`): the plan can then be as sharp as a transport plan
+between noisy node features, which a softmax alone blurs, still at :math:`O(nm)` per update.
+Padded nodes (mask False) never influence real ones, so a pair's plan does not depend on its
+batch.
 
 References
 ----------
@@ -34,7 +41,11 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["ULOTNetwork", "fourier_encoding", "normalized_adjacency"]
+from ..ot._utils import masked_log
+
+__all__ = ["ULOTNetwork", "fourier_encoding", "normalized_adjacency", "scaled_attention_plan"]
+
+_MASKED_LOGIT = -1e4  # finite, so that no softmax of a padded slice is all -inf (NaN gradients)
 
 
 def fourier_encoding(alpha, dim=10):
@@ -61,6 +72,34 @@ def _masked_softmax(S, mask, dim):
     S = S.masked_fill(~mask, -torch.inf)
     out = torch.softmax(S, dim=dim)
     return torch.nan_to_num(out, nan=0.0)  # rows or columns of padding only: all -inf
+
+
+def scaled_attention_plan(S, log_a, log_b, n_iter):
+    r"""Plan of attention logits ``S`` (B, n, m) and log target marginals ``log_a`` (B, n),
+    ``log_b`` (B, m), ``-inf`` on padded nodes.
+
+    Log-domain Sinkhorn from :math:`g = 0`, ``n_iter`` times :math:`f = \log a -
+    \mathrm{LSE}_j(S + g)`, :math:`g = \log b - \mathrm{LSE}_i(S + f)`; then one more row update
+    gives the row-exact plan :math:`P^r = e^{S + f' + g}` and one more column update the
+    column-exact :math:`P^c = e^{S + f + g'}`; the plan is :math:`(P^r + P^c) / 2`. With
+    ``n_iter = 0`` this is ULOT's :math:`\tfrac12(\mathrm{diag}(a) A_{st} + A_{ts}
+    \mathrm{diag}(b))` (row and column softmax); each update sharpens it towards the entropic
+    transport plan between ``a`` and ``b`` at cost :math:`O(nm)`. Marginals are taken in the log
+    domain so that a node whose weight underflows keeps a finite :math:`f_i` (a row of zeros
+    would otherwise give :math:`g = +\infty` and NaN). Zero on padding.
+    """
+    pair_mask = torch.isfinite(log_a)[:, :, None] & torch.isfinite(log_b)[:, None, :]
+    S = S.masked_fill(~pair_mask, _MASKED_LOGIT)
+    f = torch.zeros_like(log_a)
+    g = torch.zeros_like(log_b)
+    for _ in range(n_iter):
+        f = log_a - torch.logsumexp(S + g[:, None, :], dim=2)
+        g = log_b - torch.logsumexp(S + f[:, :, None], dim=1)
+    row_exact = log_a - torch.logsumexp(S + g[:, None, :], dim=2)
+    column_exact = log_b - torch.logsumexp(S + f[:, :, None], dim=1)
+    P_rows = torch.exp(S + row_exact[:, :, None] + g[:, None, :])
+    P_columns = torch.exp(S + f[:, :, None] + column_exact[:, None, :])
+    return 0.5 * (P_rows + P_columns) * pair_mask
 
 
 class _ULOTLayer(nn.Module):
@@ -105,7 +144,7 @@ class _ULOTLayer(nn.Module):
                 dim=2,
             )
             new.append(self.merge(merged) * graph.mask[:, :, None])
-        return new[0], new[1], A_st, A_ts
+        return new[0], new[1], S
 
 
 class ULOTNetwork(nn.Module):
@@ -121,6 +160,8 @@ class ULOTNetwork(nn.Module):
     n_layers : int, default=5
         Applications of the weight-shared layer after the first one.
     alpha_encoding_dim : int, default=10
+    n_sinkhorn_iter : int, default=0
+        Sinkhorn updates of the plan head (:func:`scaled_attention_plan`); 0 is ULOT's plan.
     """
 
     def __init__(
@@ -132,28 +173,32 @@ class ULOTNetwork(nn.Module):
         attention_dim=64,
         n_layers=5,
         alpha_encoding_dim=10,
+        n_sinkhorn_iter=0,
     ):
         super().__init__()
         self.alpha_encoding_dim = alpha_encoding_dim
         self.n_layers = n_layers
+        self.n_sinkhorn_iter = n_sinkhorn_iter
         condition_dim = alpha_encoding_dim + 2
         sizes = (hidden_dim, gcn_dim, attention_dim, condition_dim)
         self.first = _ULOTLayer(n_features, *sizes)
         self.shared = _ULOTLayer(hidden_dim, *sizes)
         self.weight_head = nn.Linear(hidden_dim + condition_dim, 1)
+        self.feature_cost_head = nn.Linear(condition_dim, 1)
 
     def condition(self, alpha, rho):
         """Conditioning vector :math:`[\\phi(\\alpha), \\rho, \\log(\\rho) / 9]`, (B, d + 2)."""
         encoding = fourier_encoding(alpha, self.alpha_encoding_dim)
         return torch.cat([encoding, rho[:, None], torch.log(rho)[:, None] / 9.0], dim=1)
 
-    def _node_weights(self, h, condition, mask):
+    def _log_node_weights(self, h, condition, p):
+        r""":math:`\log(\sigma(v^\top z + b)\, p)`, ``-inf`` where ``p = 0`` (padding)."""
         c = condition[:, None, :].expand(-1, h.shape[1], -1)
-        w = torch.sigmoid(self.weight_head(torch.cat([c, h], dim=2)))[:, :, 0]
-        return w * mask
+        logits = self.weight_head(torch.cat([c, h], dim=2))[:, :, 0]
+        return nn.functional.logsigmoid(logits) + masked_log(p)
 
-    def forward(self, source, target, alpha, rho):
-        """Plans between the padded pairs.
+    def forward(self, source, target, alpha, rho, D=None):
+        r"""Plans between the padded pairs.
 
         Parameters
         ----------
@@ -161,15 +206,23 @@ class ULOTNetwork(nn.Module):
             Padded graphs: ``F`` (B, n, d) node features, ``A_hat`` (B, n, n) normalised
             adjacency, ``p`` (B, n) node weights, ``mask`` (B, n).
         alpha, rho : Tensor of shape (B,)
+        D : Tensor of shape (B, n, m), default=None
+            Normalised feature cost of the pairs (mean 1/10, :func:`._problem.pair_feature_cost`):
+            the plan's logits get :math:`-\lambda(c) D` with a learnt
+            :math:`\lambda(c) = 10\,\mathrm{softplus}(\theta^\top c + \theta_0)`, the
+            entropic-transport form of the feature term. None: no such term.
 
         Returns
         -------
         P : Tensor of shape (B, n, m)
         """
         condition = self.condition(alpha, rho)
-        h_s, h_t, A_st, A_ts = self.first(source.F, target.F, source, target, condition)
+        h_s, h_t, S = self.first(source.F, target.F, source, target, condition)
         for _ in range(self.n_layers):
-            h_s, h_t, A_st, A_ts = self.shared(h_s, h_t, source, target, condition)
-        w_s = self._node_weights(h_s, condition, source.mask) * source.p
-        w_t = self._node_weights(h_t, condition, target.mask) * target.p
-        return 0.5 * (w_s[:, :, None] * A_st + A_ts * w_t[:, None, :])
+            h_s, h_t, S = self.shared(h_s, h_t, source, target, condition)
+        log_a = self._log_node_weights(h_s, condition, source.p)
+        log_b = self._log_node_weights(h_t, condition, target.p)
+        if D is not None:
+            scale = 10.0 * nn.functional.softplus(self.feature_cost_head(condition))
+            S = S - scale[:, :, None] * D
+        return scaled_attention_plan(S, log_a, log_b, self.n_sinkhorn_iter)

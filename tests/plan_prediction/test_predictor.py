@@ -47,6 +47,20 @@ def test_fit_attributes_and_training(fitted):
     assert not hasattr(fitted, "n_features_in_")
 
 
+def test_log_loss_objective_sharp_plan_head_and_cosine_schedule(graphs, fitted):
+    params = dict(n_sinkhorn_iter=5, objective="log_loss", learning_rate_schedule="cosine")
+    model = FUGWPlanPredictor(**{**SMALL, **params}).fit(graphs)
+    # The curves are mean log losses, below log(max loss) < 0 on these normalised problems.
+    assert np.all(np.isfinite(model.validation_loss_curve_))
+    paper = FUGWPlanPredictor(**{**SMALL, "objective": "loss", "n_sinkhorn_iter": 0}).fit(graphs)
+    assert max(model.validation_loss_curve_) < 0 < min(paper.validation_loss_curve_)
+    pairs = [(graphs[k], graphs[k + 1]) for k in range(0, 10, 2)]
+    losses = model.predict_loss(pairs, alpha=0.5, rho=0.1)
+    plans = model.predict(pairs, alpha=0.5, rho=0.1)
+    assert np.all(np.isfinite(losses)) and all(np.all(P >= 0) for P in plans)
+    assert not np.allclose(losses, paper.predict_loss(pairs, alpha=0.5, rho=0.1))
+
+
 def test_predict_pairs_and_singles(graphs, fitted):
     plans = fitted.predict([(graphs[0], graphs[1]), (graphs[2], graphs[3])])
     assert isinstance(plans, list) or plans.shape[0] == 2
