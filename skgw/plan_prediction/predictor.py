@@ -133,8 +133,7 @@ class FUGWPlanPredictor(BaseEstimator):
     The paper's recipe is ``n_sinkhorn_iter=0, objective="loss", batch_size=256,
     learning_rate=1e-3, learning_rate_schedule="constant"``. The defaults are ours: on SBM
     graphs, for the same two minutes of training on a 2-core CPU (with a constant rate), they
-    bring the median excess
-    of the predicted plans' losses over a solver's from +288 % to +20 %
+    bring the median excess of the predicted plans' losses over a solver's from +288 % to +20 %
     (``benchmarks/train_ulot_sbm.py`` trains the shipped model with them).
 
     Examples
