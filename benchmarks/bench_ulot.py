@@ -63,49 +63,49 @@ def pot_plan(inputs, alpha, rho):
 
 
 def padded_problems(pairs, alphas, rhos, init=None):
-    """The pairs as one padded FUGW batch: solver arguments, and the padded warm start."""
+    """The pairs as one padded FUGW batch: ``(Cs, Ct, ws, wt)``, keyword arguments, warm start."""
     from skgw.plan_prediction._problem import pad_side, pair_feature_cost, prepare_graph
 
     source = pad_side([prepare_graph(a) for a, _ in pairs], "cpu", torch.float64)
     target = pad_side([prepare_graph(b) for _, b in pairs], "cpu", torch.float64)
-    problem = {
-        "Cs": source.S, "Ct": target.S, "ws": source.p, "wt": target.p,
+    arrays = (source.S, target.S, source.p, target.p)
+    params = {
         "D": pair_feature_cost(source, target, True),
-        "alpha": torch.as_tensor(alphas), "rho": torch.as_tensor(rhos),
-    }  # fmt: skip
+        "alpha": torch.as_tensor(alphas),
+        "rho": torch.as_tensor(rhos),
+    }
     if init is not None:
         shape = (len(pairs), source.sizes.max(), target.sizes.max())
         padded = torch.zeros(shape, dtype=torch.float64)
         for k, plan in enumerate(init):
             padded[k, : plan.shape[0], : plan.shape[1]] = torch.as_tensor(plan)
         init = padded
-    return problem, init
+    return arrays, params, init
 
 
 def solve_ours(pairs, alphas, rhos, init=None, tol=1e-7):
     """Our batched solver on same-size-padded pairs: losses, iterations, seconds."""
-    problem, init = padded_problems(pairs, alphas, rhos, init)
-    arrays = [problem.pop(k) for k in ("Cs", "Ct", "ws", "wt")]
+    arrays, params, init = padded_problems(pairs, alphas, rhos, init)
     start = time.perf_counter()
     P, n_iter = fugw_plan(
-        *arrays, **problem, init=init, tol=tol, max_iter=MAX_STEPS, return_n_iter=True
+        *arrays, **params, init=init, tol=tol, max_iter=MAX_STEPS, return_n_iter=True
     )
     seconds = time.perf_counter() - start
-    return fugw_loss(P, *arrays, **problem).numpy(), n_iter.numpy(), seconds
+    return fugw_loss(P, *arrays, **params).numpy(), n_iter.numpy(), seconds
 
 
 def solver_trajectory(pairs, alphas, rhos, init=None):
     """Loss after each of ``MAX_STEPS`` solver steps, and each step's max-abs plan change."""
-    problem, P = padded_problems(pairs, alphas, rhos, init)
-    arrays = [problem.pop(k) for k in ("Cs", "Ct", "ws", "wt")]
+    arrays, params, P = padded_problems(pairs, alphas, rhos, init)
     if P is None:
-        P = arrays[2][:, :, None] * arrays[3][:, None, :]
+        ws, wt = arrays[2], arrays[3]
+        P = ws[:, :, None] * wt[:, None, :]
     losses, changes = [], []
     for _ in range(MAX_STEPS):  # one step at a time: the solver's state is the plan alone
-        P_next = fugw_plan(*arrays, **problem, init=P, max_iter=1, tol=0.0)
+        P_next = fugw_plan(*arrays, **params, init=P, max_iter=1, tol=0.0)
         changes.append((P_next - P).abs().amax(dim=(1, 2)).numpy())
         P = P_next
-        losses.append(fugw_loss(P, *arrays, **problem).numpy())
+        losses.append(fugw_loss(P, *arrays, **params).numpy())
     return np.array(losses), np.array(changes)
 
 
