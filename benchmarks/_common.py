@@ -37,6 +37,14 @@ def standardize_node_features(graphs):
     return [Graph(g.C.copy(), g.p.copy(), (g.F - mean) / std) for g in graphs]
 
 
+def centred_log(W):
+    """The logits ``z`` of barycenter weights: ``log w - mean(log w)`` per row (softmax(z) = w)."""
+    import numpy as np
+
+    logits = np.log(W)
+    return logits - logits.mean(axis=1, keepdims=True)
+
+
 def load(name, data_home, features):
     """A TU dataset with node features raw, standardised, or dropped."""
     from skgw import Graph

@@ -14,7 +14,7 @@ Run: ``python benchmarks/reproduce_gwf_clustering.py [--datasets AIDS ...] [--se
 import time
 
 import numpy as np
-from _common import load, parser
+from _common import centred_log, load, parser
 from sklearn.cluster import KMeans
 
 from skgw import GromovWassersteinFactorization
@@ -69,8 +69,7 @@ def main():
                 )
                 embedding = gwf.fit_transform(graphs)
                 if args.embedding == "logits":
-                    embedding = np.log(embedding)
-                    embedding -= embedding.mean(axis=1, keepdims=True)
+                    embedding = centred_log(embedding)
                 labels = KMeans(2, n_init=10, random_state=seed).fit_predict(embedding)
                 accuracies.append(100 * clustering_accuracy(y, labels))
             paper_mean, paper_std = PAPER[(solver, dataset)]
