@@ -493,15 +493,26 @@ class FUGWPlanPredictor(BaseEstimator):
         check_is_fitted(self)
         return np.asarray(self._batched(self._pairs(X), alpha, rho, self._losses))
 
-    def refine(self, X, alpha=None, rho=None, *, max_iter=50, tol=1e-7, return_n_iter=False):
+    def refine(
+        self,
+        X,
+        alpha=None,
+        rho=None,
+        *,
+        max_iter=50,
+        tol=1e-7,
+        inner="mm",
+        proximal_weight=0.01,
+        return_n_iter=False,
+    ):
         """Plans of our FUGW solver (:func:`skgw.ot.fugw_plan`) warm-started at the predictions.
 
         Parameters
         ----------
         X, alpha, rho
             As in :meth:`predict`.
-        max_iter, tol
-            Solver settings.
+        max_iter, tol, inner, proximal_weight
+            Solver settings (:func:`skgw.ot.fugw_plan`).
         return_n_iter : bool, default=False
             Also return the solver's block-coordinate steps per sample.
 
@@ -515,7 +526,8 @@ class FUGWPlanPredictor(BaseEstimator):
         def solve(source, target, P, a, r, D):
             refined, steps = fugw_plan(
                 source.S, target.S, source.p, target.p, D=D, alpha=a, rho=r,
-                max_iter=max_iter, tol=tol, init=P, return_n_iter=True,
+                max_iter=max_iter, tol=tol, inner=inner, proximal_weight=proximal_weight,
+                init=P, return_n_iter=True,
             )  # fmt: skip
             steps = steps.cpu().numpy()
             return list(zip(self._unpadded(source, target, refined), steps, strict=True))

@@ -55,14 +55,12 @@ def test_loss_matches_pot_convention(alpha, rho, eps):
     assert ours == pytest.approx(_pot_objective(a, b, P, alpha, rho, eps), rel=1e-6)
 
 
-def test_solver_within_two_percent_of_pot():
+@pytest.fixture(scope="module")
+def problems_and_pot_losses():
+    """50 SBM pairs with random trade-offs, and the FUGW losses of POT's plans."""
     pairs, _ = make_sbm_pairs(50, random_state=1)
     rng = np.random.RandomState(2)
     alpha, rho = rng.uniform(0.1, 0.9, 50), np.exp(-4 * rng.rand(50))
-    first, second, D = _batch(pairs)
-    problem = dict(D=D, alpha=torch.tensor(alpha), rho=torch.tensor(rho))
-    P = fugw_plan(first.C, second.C, first.p, second.p, max_iter=100, **problem)
-    ours = fugw_loss(P, first.C, second.C, first.p, second.p, **problem).numpy()
     reference = []
     for (a, b), al, r in zip(pairs, alpha, rho, strict=True):
         alpha_pot, rho_pot, _ = to_pot_parameters(al, r)
@@ -70,8 +68,49 @@ def test_solver_within_two_percent_of_pot():
             a.C, b.C, a.p, b.p, reg_marginals=rho_pot, alpha=alpha_pot, M=ot.dist(a.F, b.F)
         )
         reference.append(_pot_objective(a, b, plan, al, r, 0.0))
-    assert ours.mean() <= 1.02 * np.mean(reference)
+    return pairs, alpha, rho, np.array(reference)
+
+
+@pytest.mark.parametrize("inner", [{"inner": "mm"}, {"inner": "ibpp", "proximal_weight": 0.1}])
+def test_solver_within_two_percent_of_pot(problems_and_pot_losses, inner):
+    pairs, alpha, rho, reference = problems_and_pot_losses
+    first, second, D = _batch(pairs)
+    problem = dict(D=D, alpha=torch.tensor(alpha), rho=torch.tensor(rho))
+    P = fugw_plan(first.C, second.C, first.p, second.p, max_iter=100, **problem, **inner)
+    ours = fugw_loss(P, first.C, second.C, first.p, second.p, **problem).numpy()
+    assert ours.mean() <= 1.02 * reference.mean()
     assert torch.isfinite(P).all()
+
+
+@pytest.mark.parametrize("inner", ["mm", "ibpp"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_padding_does_not_change_the_plans(inner, dtype):
+    pairs, _ = make_sbm_pairs(3, n_nodes=(5, 12), random_state=4)
+    first, second, D = _batch(pairs)
+    padded = fugw_plan(
+        first.C.to(dtype), second.C.to(dtype), first.p.to(dtype), second.p.to(dtype),
+        D=D.to(dtype), alpha=0.6, rho=0.3, inner=inner,
+    )  # fmt: skip
+    for k, pair in enumerate(pairs):
+        a, b, D_k = _batch([pair])
+        alone = fugw_plan(
+            a.C.to(dtype), b.C.to(dtype), a.p.to(dtype), b.p.to(dtype),
+            D=D_k.to(dtype), alpha=0.6, rho=0.3, inner=inner,
+        )  # fmt: skip
+        n, m = alone.shape[1:]
+        assert torch.allclose(padded[k, :n, :m], alone[0], rtol=1e-4, atol=1e-7)
+        assert torch.all(padded[k, n:] == 0) and torch.all(padded[k, :, m:] == 0)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [({"inner": "sinkhorn"}, "inner must be"), ({"proximal_weight": 0.0}, "proximal_weight")],
+)
+def test_solver_options_are_checked(options, message):
+    pairs, _ = make_sbm_pairs(1, random_state=0)
+    first, second, _ = _batch(pairs)
+    with pytest.raises(ValueError, match=message):
+        fugw_plan(first.C, second.C, first.p, second.p, **options)
 
 
 def test_warm_start_needs_fewer_iterations():

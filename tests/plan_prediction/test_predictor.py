@@ -125,10 +125,11 @@ def test_rejects_other_feature_dimensions(fitted):
         fitted.predict([(np.eye(3), np.ones((3, 2)))])
 
 
-def test_refine_warm_start_improves_and_counts_iterations(graphs, fitted):
+@pytest.mark.parametrize("inner", ["mm", "ibpp"])
+def test_refine_warm_start_improves_and_counts_iterations(graphs, fitted, inner):
     pairs = [(graphs[i], graphs[i + 1]) for i in range(0, 8, 2)]
     predicted = fitted.predict_loss(pairs, rho=0.5)
-    refined, n_iter = fitted.refine(pairs, rho=0.5, return_n_iter=True)
+    refined, n_iter = fitted.refine(pairs, rho=0.5, inner=inner, return_n_iter=True)
     assert n_iter.shape == (4,) and np.all(n_iter >= 1)
     for pair, plan, before in zip(pairs, refined, predicted, strict=True):
         inputs = {k: None if v is None else torch.as_tensor(v)[None]
