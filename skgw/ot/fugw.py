@@ -135,6 +135,16 @@ def _bcd_cost(Q, Cs, Ct, ws, wt, D, alpha, rho, eps):
     return cost + shift[:, None, None], rho * weight, eps * weight
 
 
+def _finite_log_reference(log_ws, log_wt):
+    r""":math:`\log(w_s w_t^\top)`, 0 on padding.
+
+    Padded entries stay at -inf through the plan and the marginal terms; this keeps
+    ``0 * -inf`` out of the entropic term.
+    """
+    log_reference = log_ws[:, :, None] + log_wt[:, None, :]
+    return torch.where(torch.isneginf(log_reference), 0.0, log_reference)
+
+
 def _mm_unbalanced(log_P, cost, log_ws, log_wt, rho, eps, n_iter):
     r"""Majorisation-minimisation for KL-penalised unbalanced OT (Chapel et al. 2021), log domain.
 
@@ -149,9 +159,7 @@ def _mm_unbalanced(log_P, cost, log_ws, log_wt, rho, eps, n_iter):
     s = (2.0 * rho + eps)[:, None, None]
     r = rho[:, None, None] / s
     e = eps[:, None, None] / s
-    log_reference = log_ws[:, :, None] + log_wt[:, None, :]
-    # Padded entries stay at -inf through log_P and the marginal terms; keep 0 * -inf out.
-    fixed = -cost / s + e * torch.where(torch.isneginf(log_reference), 0.0, log_reference)
+    fixed = -cost / s + e * _finite_log_reference(log_ws, log_wt)
     for _ in range(n_iter):
         log_row = safe_logsumexp(log_P, dim=2)[:, :, None]
         log_col = safe_logsumexp(log_P, dim=1)[:, None, :]
@@ -176,14 +184,16 @@ def _ibpp_unbalanced(log_P, cost, log_ws, log_wt, rho, eps, proximal_weight, n_i
     each an entropic unbalanced OT problem with kernel
     :math:`K = \exp((\varepsilon \log(w_s w_t^\top) + \beta \log P_t - c) / \lambda)`,
     :math:`\lambda = \varepsilon + \beta`, solved inexactly by one unbalanced Sinkhorn sweep
-    :math:`u = (w_s / K v)^{\tau}`, :math:`v = (w_t / K^\top u)^{\tau}` from :math:`v = 1`,
-    :math:`\tau = \rho / (\rho + \lambda)`. Smaller :math:`\beta` takes longer steps.
+    :math:`u = (w_s / K v)^{\tau}`, :math:`v = (w_t / K^\top u)^{\tau}`,
+    :math:`\tau = \rho / (\rho + \lambda)`, with :math:`v` carried over from the previous step
+    (as in IPOT): a fixed point then has :math:`c = \lambda (\log u + \log v)
+    = -\rho \log(P_{\#1}/w_s) - \rho \log(P_{\#2}/w_t)` on the support when
+    :math:`\varepsilon = 0`, the optimality condition. Smaller :math:`\beta` takes longer steps.
     """
     lam = (eps + proximal_weight)[:, None, None]
     tau = rho[:, None, None] / (rho[:, None, None] + lam)
-    log_reference = log_ws[:, :, None] + log_wt[:, None, :]
     e = eps[:, None, None] / lam
-    fixed = -cost / lam + e * torch.where(torch.isneginf(log_reference), 0.0, log_reference)
+    fixed = -cost / lam + e * _finite_log_reference(log_ws, log_wt)
     log_v = torch.zeros_like(log_wt)[:, None, :]
     for _ in range(n_iter):
         log_K = (1.0 - e) * log_P + fixed
