@@ -11,7 +11,8 @@ pairs with (alpha, rho) drawn from ULOT's training law, all problems normalised 
 3. time and loss ratio as the graphs grow (n = 50 ... 800), fitted exponents;
 4. solver steps to a plan-change tolerance and to 1 % of the best loss from the ULOT warm start
    against the default start, and the loss left after the step budget, with the MM and the IBPP
-   inner solvers;
+   inner solvers, over all pairs, the pairs where both starts end in the same minimum, and the
+   pairs below and above alpha = 0.8;
 5. spectral clustering of SBM graphs of the three types on the plan-mass similarity (ARI).
 
 Run: ``python benchmarks/bench_ulot.py [--pairs 500] [--sizes 50 100 200 400 800]``
@@ -38,6 +39,7 @@ from skgw.plan_prediction import (
 TOL = 1e-5  # solver tolerance of the warm-start comparison (max-abs plan change per step)
 LOSS_TOL = 1e-2  # ... or relative excess over the best loss either start reaches
 MAX_STEPS = 200  # solver steps at most
+ALPHA_SPLIT = 0.8  # section 4 also reports pairs below / above this alpha (GW-dominated problems)
 
 
 def tensors(inputs):
@@ -226,6 +228,13 @@ def warm_start(model, pairs, alphas, rhos, solvers):
             ),
             (f"loss within {100 * LOSS_TOL:g} % of the best", cold_steps, warm_steps),
             (f"it, {same.sum()} pairs (*)", cold_steps[same], warm_steps[same]),
+            *(
+                (f"it, {side} ({part.sum()} pairs)", cold_steps[part], warm_steps[part])
+                for side, part in (
+                    (f"alpha < {ALPHA_SPLIT:g}", alphas < ALPHA_SPLIT),
+                    (f"alpha >= {ALPHA_SPLIT:g}", alphas >= ALPHA_SPLIT),
+                )
+            ),
         ):
             print(f"    steps to {name:<27}: default {cold.mean():6.1f} ({np.median(cold):3.0f}), "
                   f"ULOT start {warm.mean():6.1f} ({np.median(warm):3.0f}): ratio "
