@@ -23,8 +23,14 @@ def timer(record, key):
     record[key] = time.perf_counter() - start
 
 
-def standardize_node_features(graphs):
-    """Graphs whose node features are centred and scaled by the dataset's node statistics."""
+def standardize_node_features(graphs, unit_total_variance=False):
+    """Graphs whose node features are centred and scaled by the dataset's node statistics.
+
+    With ``unit_total_variance`` the standardised columns are further divided by the square root
+    of the number of non-constant columns, so that the squared Euclidean feature cost between two
+    random nodes has mean 2 whatever the dimension (as one standardised column), instead of
+    growing with it.
+    """
     import numpy as np
 
     from skgw import Graph
@@ -33,7 +39,10 @@ def standardize_node_features(graphs):
         return graphs
     stacked = np.vstack([g.F for g in graphs])
     mean, std = stacked.mean(0), stacked.std(0)
-    std[std == 0] = 1.0
+    varying = std > 0
+    std[~varying] = 1.0
+    if unit_total_variance:
+        std = std * np.sqrt(max(varying.sum(), 1))
     return [Graph(g.C.copy(), g.p.copy(), (g.F - mean) / std) for g in graphs]
 
 
@@ -46,13 +55,14 @@ def centred_log(W):
 
 
 def load(name, data_home, features):
-    """A TU dataset with node features raw, standardised, or dropped."""
+    """A TU dataset with node features raw, standardised (``"scaled"``: to unit total
+    variance, see :func:`standardize_node_features`), or dropped."""
     from skgw import Graph
     from skgw.datasets import load_tudataset
 
     graphs, y = load_tudataset(name, data_home=data_home, return_X_y=True)
     if features == "none":
         graphs = [Graph(g.C.copy(), g.p.copy()) for g in graphs]
-    elif features == "standardized":
-        graphs = standardize_node_features(graphs)
+    elif features in ("standardized", "scaled"):
+        graphs = standardize_node_features(graphs, unit_total_variance=features == "scaled")
     return graphs, y

@@ -34,7 +34,9 @@ def main():
     args.add_argument("--max-iter", type=int, default=10, help="epochs")
     args.add_argument("--n-components", type=int, default=30)
     args.add_argument("--svc-c", type=float, default=10.0)
-    args.add_argument("--features", choices=["raw", "standardized", "none"], default="standardized")
+    args.add_argument(
+        "--features", choices=["raw", "standardized", "scaled", "none"], default="standardized"
+    )
     args.add_argument("--embedding", choices=["logits", "weights"], default="logits")
     args.add_argument("--device", default="auto")
     args.add_argument("--folds", type=int, nargs="+", default=list(range(10)), choices=range(10))

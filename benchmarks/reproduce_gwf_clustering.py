@@ -45,7 +45,13 @@ def main():
     args.add_argument("--first-seed", type=int, default=0)
     args.add_argument("--max-iter", type=int, default=10, help="epochs")
     args.add_argument("--n-components", type=int, default=30)
-    args.add_argument("--features", choices=["raw", "standardized", "none"], default="standardized")
+    args.add_argument(
+        "--features", choices=["raw", "standardized", "scaled", "none"], default="standardized"
+    )
+    args.add_argument("--alpha", type=float, default=0.5, help="fused GW trade-off (features)")
+    args.add_argument(
+        "--atom-learning-rate", type=float, default=None, help="0: atoms stay the sampled graphs"
+    )
     args.add_argument("--embedding", choices=["logits", "weights"], nargs="+", default=["logits"])
     args.add_argument("--subsample", type=int, default=None, help="use this many graphs")
     args.add_argument("--device", default="auto")
@@ -69,6 +75,8 @@ def main():
                     n_components=args.n_components,
                     solver=solver,
                     max_iter=args.max_iter,
+                    alpha=args.alpha,
+                    atom_learning_rate=args.atom_learning_rate,
                     device=args.device,
                     random_state=seed,
                 )

@@ -122,6 +122,10 @@ class GromovWassersteinFactorization(
     transform_max_iter : int, default=3
         Plan updates when embedding graphs (each followed by 10 Adam steps on :math:`z`).
     learning_rate : float, default=0.05
+        Adam rate of the embeddings (and, unless ``atom_learning_rate`` is set, of the atoms).
+    atom_learning_rate : float, default=None
+        Adam rate of the atom structures and features; None uses ``learning_rate``. 0 keeps the
+        atoms at their initial graphs, as the authors' code did at the time of the paper.
     batch_size : int, default=32
         Graphs per mini-batch (batches group graphs of similar sizes).
     beta : float, default=0.0
@@ -185,6 +189,7 @@ class GromovWassersteinFactorization(
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "transform_max_iter": [Interval(Integral, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "atom_learning_rate": [Interval(Real, 0, None, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
         "structure": [StrOptions({"adjacency", "shortest_path"})],
@@ -212,6 +217,7 @@ class GromovWassersteinFactorization(
         max_iter=10,
         transform_max_iter=3,
         learning_rate=0.05,
+        atom_learning_rate=None,
         batch_size=32,
         beta=0.0,
         structure="adjacency",
@@ -235,6 +241,7 @@ class GromovWassersteinFactorization(
         self.max_iter = max_iter
         self.transform_max_iter = transform_max_iter
         self.learning_rate = learning_rate
+        self.atom_learning_rate = atom_learning_rate
         self.batch_size = batch_size
         self.beta = beta
         self.structure = structure
@@ -396,13 +403,21 @@ class GromovWassersteinFactorization(
             torch.nn.Parameter(torch.zeros(len(index), K, dtype=dtype, device=device))
             for index, _ in batches
         ]
-        parameters = [*atoms.parameters(), *z]
+        parameters = list(z)
 
         labels, head = None, None
         if y is not None and self.beta > 0:
             labels, head = self._label_head(y, n_graphs, device, dtype, generator)
             parameters += list(head.parameters())
-        optimizer = torch.optim.Adam(parameters, lr=self.learning_rate)
+        groups = [{"params": parameters}]
+        atom_rate = (
+            self.learning_rate if self.atom_learning_rate is None else self.atom_learning_rate
+        )
+        if atom_rate > 0:
+            groups.append({"params": list(atoms.parameters()), "lr": atom_rate})
+        else:
+            atoms.requires_grad_(False)
+        optimizer = torch.optim.Adam(groups, lr=self.learning_rate)
 
         self.loss_curve_ = []
         epochs = tqdm(range(self.max_iter), disable=not self.verbose, desc="GWF", unit="epoch")
