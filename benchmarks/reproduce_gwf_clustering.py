@@ -52,6 +52,12 @@ def main():
     args.add_argument(
         "--atom-learning-rate", type=float, default=None, help="0: atoms stay the sampled graphs"
     )
+    args.add_argument(
+        "--reconstruction-plan",
+        choices=["solve", "identity"],
+        default="solve",
+        help="identity: the authors' code's loss (barycenter compared node to node)",
+    )
     args.add_argument("--embedding", choices=["logits", "weights"], nargs="+", default=["logits"])
     args.add_argument("--subsample", type=int, default=None, help="use this many graphs")
     args.add_argument("--device", default="auto")
@@ -77,6 +83,7 @@ def main():
                     max_iter=args.max_iter,
                     alpha=args.alpha,
                     atom_learning_rate=args.atom_learning_rate,
+                    reconstruction_plan=args.reconstruction_plan,
                     device=args.device,
                     random_state=seed,
                 )
