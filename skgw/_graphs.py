@@ -210,10 +210,13 @@ def as_graphs(
         The graphs, in any format listed in the module docstring.
     structure : {"adjacency", "shortest_path"}, default="adjacency"
         Use the structure as given, or replace it by shortest-path distances (unreachable pairs
-        get the largest finite distance plus one). Point-cloud rows are already distances.
+        get the largest finite distance plus one), :class:`Graph` objects included (shortest-path
+        distances are left unchanged by a second conversion). Point-cloud rows are already
+        distances.
     node_weights : {"uniform", "degree"}, default="uniform"
         Weights for graphs that do not give their own: ``1/n``, or proportional to the degree
-        (uniform for a graph without edges).
+        (uniform for a graph without edges). :class:`Graph` objects always carry their weights
+        ``p``, which are kept.
     feature_attr : str, default="x"
         Node attribute holding the features of networkx graphs.
     weight_attr : str or None, default="weight"
@@ -262,7 +265,7 @@ def as_graphs(
         C = _check_structure(C, index)
         F = _check_features(F, C.shape[0], index)
         p = _default_weights(C, node_weights) if p is None else _check_weights(p, len(C), index)
-        if structure == "shortest_path" and not isinstance(item, Graph):
+        if structure == "shortest_path":
             C = _to_shortest_path(C)
         graphs.append(Graph(C, p, F))
     dims = {g.n_node_features for g in graphs}

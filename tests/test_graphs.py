@@ -50,6 +50,20 @@ def test_shortest_path_and_degree_options():
     np.testing.assert_allclose(disconnected.C, [[0, 1], [1, 0]])
 
 
+def test_structure_option_applies_to_graph_objects_and_keeps_their_weights():
+    C, _ = _path_graph()
+    weights = np.array([0.5, 0.25, 0.25])
+    given = Graph(C, weights)  # as the dataset loaders return them
+    g = as_graphs([given], structure="shortest_path", node_weights="degree")[0]
+    np.testing.assert_allclose(g.C, [[0, 1, 3], [1, 0, 2], [3, 2, 0]])
+    np.testing.assert_array_equal(g.p, weights)
+    np.testing.assert_array_equal(given.C, C)
+    # a disconnected graph's distances (diameter + 1 between components) convert to themselves
+    disconnected = as_graphs([np.kron(np.eye(2), C)], structure="shortest_path")[0]
+    again = as_graphs([disconnected], structure="shortest_path")[0]
+    np.testing.assert_array_equal(again.C, disconnected.C)
+
+
 def test_user_arrays_are_not_modified():
     C, F = _path_graph()
     C_before, F_before = C.copy(), F.copy()
