@@ -58,6 +58,12 @@ def main():
         default="solve",
         help="identity: the authors' code's loss (barycenter compared node to node)",
     )
+    args.add_argument(
+        "--structure",
+        choices=["adjacency", "shortest_path"],
+        default="adjacency",
+        help="graph structure (the paper: adjacency)",
+    )
     args.add_argument("--embedding", choices=["logits", "weights"], nargs="+", default=["logits"])
     args.add_argument("--subsample", type=int, default=None, help="use this many graphs")
     args.add_argument("--device", default="auto")
@@ -84,6 +90,7 @@ def main():
                     alpha=args.alpha,
                     atom_learning_rate=args.atom_learning_rate,
                     reconstruction_plan=args.reconstruction_plan,
+                    structure=args.structure,
                     device=args.device,
                     random_state=seed,
                 )
