@@ -145,6 +145,10 @@ class GromovWassersteinFactorization(
     ----------
     components_ : list of Graph
         The learned atoms (structure, uniform node weights, features).
+    embedding_ : ndarray of shape (n_graphs, n_components)
+        Weights of the training graphs as learned jointly with the atoms during ``fit`` (the
+        :math:`\mathrm{softmax}(z_i)` the paper clusters); ``transform`` re-optimises the weights
+        of any graphs against the final atoms instead.
     loss_curve_ : list of float
         Mean training loss per epoch.
     reconstruction_err_ : float
@@ -441,6 +445,9 @@ class GromovWassersteinFactorization(
             epochs.set_postfix(loss=f"{self.loss_curve_[-1]:.4g}")
 
         self.components_ = self._atoms_to_graphs(atoms)
+        self.embedding_ = np.zeros((n_graphs, K))
+        for (index, _), logits in zip(batches, z, strict=True):
+            self.embedding_[index] = torch.softmax(logits.detach(), dim=1).cpu().double().numpy()
         self.reconstruction_err_ = self.loss_curve_[-1]
         self.n_iter_ = self.max_iter
         self._n_features_out = K

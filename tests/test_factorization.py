@@ -168,6 +168,23 @@ def test_semi_supervised_labels_shape_the_atoms(sbm):
         _small(beta=1.0).fit(graphs, [0, 1, 0])
 
 
+def test_training_embedding_follows_the_input_order(sbm):
+    # With the atoms frozen, each graph's weights evolve on their own (summed loss, element-wise
+    # Adam), so a graph listed twice, in different mini-batches, gets the same training weights.
+    graphs, _ = sbm
+    order = np.random.RandomState(1).permutation(2 * len(graphs))
+    doubled = [graphs[i % len(graphs)] for i in order]
+    model = _small(atom_learning_rate=0.0, batch_size=5).fit(doubled)
+    W = model.embedding_
+    assert W.shape == (2 * len(graphs), 3)
+    np.testing.assert_allclose(W.sum(1), 1.0)
+    first = {}
+    for row, i in enumerate(order % len(graphs)):
+        first.setdefault(i, row)
+        np.testing.assert_allclose(W[row], W[first[i]], atol=1e-8)
+    assert np.ptp(W, axis=0).max() > 1e-3
+
+
 def test_atom_learning_rate(sbm, fitted):
     graphs, _ = sbm
     frozen = _small(atom_learning_rate=0.0).fit(graphs)
