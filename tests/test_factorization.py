@@ -170,7 +170,7 @@ def test_semi_supervised_labels_shape_the_atoms(sbm):
 
 def test_training_embedding_follows_the_input_order(sbm):
     # With the atoms frozen, each graph's weights evolve on their own (summed loss, element-wise
-    # Adam), so a graph listed twice, in different mini-batches, gets the same training weights.
+    # Adam), so a graph listed twice gets the same training weights wherever its copies are batched.
     graphs, _ = sbm
     order = np.random.RandomState(1).permutation(2 * len(graphs))
     doubled = [graphs[i % len(graphs)] for i in order]
