@@ -46,6 +46,9 @@ def main():
     args.add_argument("--max-iter", type=int, default=10, help="epochs")
     args.add_argument("--n-components", type=int, default=30)
     args.add_argument(
+        "--transform-max-iter", type=int, default=3, help="plan updates when embedding graphs"
+    )
+    args.add_argument(
         "--features", choices=["raw", "standardized", "scaled", "none"], default="standardized"
     )
     args.add_argument("--alpha", type=float, default=0.5, help="fused GW trade-off (features)")
@@ -87,6 +90,7 @@ def main():
                     n_components=args.n_components,
                     solver=solver,
                     max_iter=args.max_iter,
+                    transform_max_iter=args.transform_max_iter,
                     alpha=args.alpha,
                     atom_learning_rate=args.atom_learning_rate,
                     reconstruction_plan=args.reconstruction_plan,
