@@ -44,6 +44,8 @@ def main():
     args.add_argument("--first-seed", type=int, default=0)
     args.add_argument("--max-iter", type=int, default=10, help="epochs")
     args.add_argument("--n-components", type=int, default=30)
+    args.add_argument("--n-solver-iter", type=int, default=50, help="GW solver steps M")
+    args.add_argument("--n-barycenter-iter", type=int, default=2, help="barycenter steps L")
     args.add_argument(
         "--transform-max-iter", type=int, default=3, help="plan updates when embedding graphs"
     )
@@ -88,6 +90,8 @@ def main():
                 gwf = GromovWassersteinFactorization(
                     n_components=args.n_components,
                     solver=solver,
+                    n_solver_iter=args.n_solver_iter,
+                    n_barycenter_iter=args.n_barycenter_iter,
                     max_iter=args.max_iter,
                     transform_max_iter=args.transform_max_iter,
                     alpha=args.alpha,
