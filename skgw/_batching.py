@@ -18,10 +18,29 @@ __all__ = ["GraphBatch", "pad_graphs", "size_buckets", "resolve_device", "resolv
 
 
 def resolve_device(device):
-    """``"auto"`` -> CUDA when available, else CPU; anything else -> ``torch.device(device)``."""
+    """``"auto"`` -> CUDA when available, else CPU; anything else -> ``torch.device(device)``.
+
+    Raises ``ValueError`` for a string torch does not read as a device, and for a CUDA device
+    this machine does not have (torch itself would fail later, deep in a kernel).
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device={device!r} is not a torch device: {error}") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r}, but CUDA is not available to this torch "
+                f"({torch.__version__}); use device='auto' or 'cpu'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}, but this machine has {torch.cuda.device_count()} CUDA "
+                "device(s)."
+            )
+    return resolved
 
 
 def resolve_dtype(dtype):

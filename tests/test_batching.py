@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 import torch
 
+from skgw import GromovWassersteinFactorization
 from skgw._batching import pad_graphs, resolve_device, size_buckets
 from skgw.datasets import make_sbm_graphs
 
@@ -26,3 +28,19 @@ def test_size_buckets_limit_padding():
 def test_resolve_device_auto():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert resolve_device("auto").type == expected
+
+
+def test_resolve_device_rejects_what_torch_cannot_use():
+    with pytest.raises(ValueError, match="'gpu' is not a torch device"):
+        resolve_device("gpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    missing = "cuda:0" if not torch.cuda.is_available() else f"cuda:{torch.cuda.device_count()}"
+    with pytest.raises(ValueError, match="CUDA"):
+        resolve_device(missing)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_estimator_on_missing_cuda_raises_value_error():
+    graphs, _ = make_sbm_graphs(3, n_nodes=(5, 6), random_state=0)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        GromovWassersteinFactorization(n_components=2, max_iter=1, device="cuda").fit(graphs)
