@@ -252,8 +252,9 @@ class FUGWPlanPredictor(BaseEstimator):
         """Per-sample (alpha, rho) arrays: the call's values (scalars or arrays) or the defaults."""
         alpha = np.broadcast_to(np.asarray(self.alpha if alpha is None else alpha, float), (n,))
         rho = np.broadcast_to(np.asarray(self.rho if rho is None else rho, float), (n,))
-        if not np.all((alpha >= 0) & (alpha <= 1)):
-            raise ValueError(f"alpha must be in [0, 1], got {alpha[(alpha < 0) | (alpha > 1)][0]}.")
+        bad_alpha = ~((alpha >= 0) & (alpha <= 1))
+        if bad_alpha.any():
+            raise ValueError(f"alpha must be in [0, 1], got {alpha[bad_alpha][0]}.")
         bad_rho = ~((rho > 0) & np.isfinite(rho))
         if bad_rho.any():
             raise ValueError(f"rho must be positive and finite, got {rho[bad_rho][0]}.")

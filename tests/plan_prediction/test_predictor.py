@@ -78,8 +78,11 @@ def test_per_call_trade_offs_change_the_plans(graphs, fitted):
     default = fitted.predict(pair)[0]
     np.testing.assert_array_equal(fitted.predict(pair, alpha=0.5, rho=1.0)[0], default)
     assert not np.allclose(fitted.predict(pair, rho=1e-3)[0], default)
-    with pytest.raises(ValueError, match="alpha must be in"):
-        fitted.predict(pair, alpha=1.5)
+    for alpha in (1.5, np.nan):
+        with pytest.raises(ValueError, match="alpha must be in"):
+            fitted.predict(pair, alpha=alpha)
+    with pytest.raises(ValueError, match="rho must be positive"):
+        fitted.predict(pair, rho=np.nan)
 
 
 def test_predicted_loss_is_the_fugw_loss_of_the_normalized_problem(graphs, fitted):
