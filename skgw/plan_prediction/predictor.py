@@ -578,8 +578,10 @@ class FUGWPlanPredictor(BaseEstimator):
         ----------
         source, target : tuple of Tensor
             ``(A, F)`` or ``(A, F, p)``: adjacency (n, n), node features (n, d), node weights
-            (n,) (uniform when omitted), float64 on the model's device.
+            (n,) (uniform when omitted); tensors of any float dtype or arrays, cast to float64 on
+            the model's device (the casts are differentiable).
         alpha, rho : float or 0-d Tensor
+            Checked as in :meth:`predict` (``ValueError`` outside their ranges).
 
         Returns
         -------
@@ -598,24 +600,48 @@ class FUGWPlanPredictor(BaseEstimator):
         True
         """
         check_is_fitted(self)
-        device, dtype = resolve_device(self.device), torch.float64
+        device = resolve_device(self.device)
         sides = []
-        for graph in (source, target):
-            A, F = graph[0], graph[1]
-            p = graph[2] if len(graph) > 2 else torch.full(
-                (A.shape[0],), 1.0 / A.shape[0], dtype=dtype, device=device
-            )  # fmt: skip
+        for name, graph in (("source", source), ("target", target)):
+            A, F, p = self._checked_tensors(name, graph, device)
             mask = torch.ones(1, A.shape[0], dtype=torch.bool, device=device)
             sides.append(
                 PairSide(F[None], normalized_adjacency(A[None], mask), None, p[None], mask,
                          np.array([A.shape[0]]))
             )  # fmt: skip
-        alpha = torch.as_tensor(alpha, dtype=dtype, device=device).reshape(1)
-        rho = torch.as_tensor(rho, dtype=dtype, device=device).reshape(1)
+        alpha, rho = (_float64_tensor(value, device).reshape(1) for value in (alpha, rho))
+        self._trade_offs(1, alpha.detach().cpu().numpy(), rho.detach().cpu().numpy())
         D = pair_feature_cost(sides[0], sides[1], self.n_node_features_ > 0)
         return self.network_(sides[0], sides[1], alpha, rho, D)[0]
+
+    def _checked_tensors(self, name, graph, device):
+        """``(A, F)`` or ``(A, F, p)`` as float64 tensors on ``device``, ``p`` uniform if absent."""
+        if not isinstance(graph, (tuple, list)) or len(graph) not in (2, 3):
+            kind = type(graph).__name__
+            raise TypeError(f"{name} must be a tuple (A, F) or (A, F, p), got {kind}.")
+        A, F, *p = (_float64_tensor(x, device) for x in graph)
+        n = A.shape[0] if A.ndim else 0
+        if A.ndim != 2 or A.shape[1] != n or n == 0:
+            shape = tuple(A.shape)
+            raise ValueError(f"{name}: adjacency must be a nonempty square matrix, got {shape}.")
+        if tuple(F.shape) != (n, self.n_node_features_):
+            expected = (n, self.n_node_features_)
+            raise ValueError(
+                f"{name}: node features must have shape {expected}, got {tuple(F.shape)}."
+            )
+        p = p[0] if p else torch.full((n,), 1.0 / n, dtype=torch.float64, device=device)
+        if tuple(p.shape) != (n,):
+            raise ValueError(f"{name}: node weights must have shape ({n},), got {tuple(p.shape)}.")
+        return A, F, p
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = True
         return tags
+
+
+def _float64_tensor(value, device):
+    """Float64 on ``device``: a differentiable cast of a tensor, a copy of anything else."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device=device, dtype=torch.float64)
+    return torch.tensor(np.asarray(value, dtype=np.float64), device=device)

@@ -178,6 +178,28 @@ def test_plan_gradients_match_finite_differences(graphs):
     assert F.grad is not None and torch.isfinite(F.grad).all() and F.grad.abs().sum() > 0
 
 
+def test_plan_tensor_casts_float32_and_checks_its_inputs(graphs, fitted):
+    g1, g2 = graphs[0], graphs[1]
+    A1 = torch.tensor(g1.C, dtype=torch.float32)
+    F1 = torch.tensor(g1.F, dtype=torch.float32, requires_grad=True)
+    target = (g2.C, g2.F)  # arrays are accepted too
+    P = fitted.plan_tensor((A1, F1), target, 0.5, 1.0)
+    expected = fitted.predict([(g1, g2)])[0]
+    np.testing.assert_allclose(P.detach().numpy(), expected, rtol=1e-5, atol=1e-8)
+    P.sum().backward()
+    assert F1.grad is not None and F1.grad.dtype == torch.float32 and F1.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="alpha must be in"):
+        fitted.plan_tensor((A1, F1), target, 1.5, 1.0)
+    with pytest.raises(ValueError, match="rho must be positive"):
+        fitted.plan_tensor((A1, F1), target, 0.5, torch.tensor(-1.0))
+    with pytest.raises(ValueError, match="source: node features must have shape"):
+        fitted.plan_tensor((A1, F1[:, :1]), target, 0.5, 1.0)
+    with pytest.raises(ValueError, match="target: adjacency must be a nonempty square"):
+        fitted.plan_tensor((A1, F1), (g2.C[:, :2], g2.F), 0.5, 1.0)
+    with pytest.raises(TypeError, match="source must be a tuple"):
+        fitted.plan_tensor(A1, target, 0.5, 1.0)
+
+
 def test_pretrained_model_predicts_sbm_plans_and_clusters_by_mass():
     model = load_pretrained(device="cpu")
     graphs, y = make_sbm_graphs(30, random_state=1)
