@@ -236,9 +236,11 @@ def fugw_plan(
     Cs, Ct, ws, wt, D
         As in :func:`fugw_loss`.
     alpha : float or Tensor of shape (B,), default=0.5
+        In [0, 1].
     rho : float or Tensor of shape (B,), default=1.0
         Finite, positive.
     eps : float or Tensor of shape (B,), default=0.0
+        Finite, nonnegative.
     max_iter : int, default=50
         Block-coordinate steps.
     n_inner : int, default=20
@@ -268,8 +270,12 @@ def fugw_plan(
         return torch.as_tensor(value, dtype=Cs.dtype, device=Cs.device).expand(batch).clone()
 
     alpha, rho, eps = per_problem(alpha), per_problem(rho), per_problem(eps)
+    if not torch.all((alpha >= 0) & (alpha <= 1)):
+        raise ValueError("fugw_plan needs alpha in [0, 1].")
     if not torch.all((rho > 0) & torch.isfinite(rho)):
         raise ValueError("fugw_plan needs finite positive rho.")
+    if not torch.all((eps >= 0) & torch.isfinite(eps)):
+        raise ValueError("fugw_plan needs finite nonnegative eps.")
     if inner not in ("mm", "ibpp"):
         raise ValueError(f"inner must be 'mm' or 'ibpp', got {inner!r}.")
     if not proximal_weight > 0:

@@ -56,6 +56,17 @@ def _as_batch_scalar(value, like):
     return value.reshape(-1, 1, 1) if value.ndim else value
 
 
+def _check_trade_off_and_step(alpha, gamma):
+    """``ValueError`` for a trade-off outside [0, 1] or a proximal weight that is not positive."""
+    alpha, gamma = torch.as_tensor(alpha), torch.as_tensor(gamma)
+    bad = ~((alpha >= 0) & (alpha <= 1))
+    if bad.any():
+        raise ValueError(f"alpha must be in [0, 1], got {alpha[bad][0].item()}.")
+    bad = ~((gamma > 0) & torch.isfinite(gamma))
+    if bad.any():
+        raise ValueError(f"gamma must be positive and finite, got {gamma[bad][0].item()}.")
+
+
 def gw_tensor_product(C1, C2, T):
     r"""The square-loss tensor product :math:`L(C_1, C_2) \otimes T`, shape ``(B, n, m)``."""
     return _tensor_product(C1, C2, C1 * C1, C2 * C2, T)
@@ -278,6 +289,7 @@ def fgw_plan_ppa(
     T : Tensor of shape (B, n, m)
         Plans in :math:`\Pi(p, q)` (to rounding error), zero on padding.
     """
+    _check_trade_off_and_step(alpha, gamma)
     if not isinstance(init, torch.Tensor):
         init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)
     # No mass on zero-weight nodes, whatever the initial plans say (Sinkhorn relies on it).
@@ -355,6 +367,7 @@ def fgw_plan_badmm(
     T : Tensor of shape (B, n, m)
         Row marginals exactly ``p``; column marginals approach ``q`` as BADMM converges.
     """
+    _check_trade_off_and_step(alpha, gamma)
     log_p, log_q = masked_log(p), masked_log(q)
     if not isinstance(init, torch.Tensor):
         init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)

@@ -104,7 +104,14 @@ def test_padding_does_not_change_the_plans(inner, dtype):
 
 @pytest.mark.parametrize(
     "options, message",
-    [({"inner": "sinkhorn"}, "inner must be"), ({"proximal_weight": 0.0}, "proximal_weight")],
+    [
+        ({"inner": "sinkhorn"}, "inner must be"),
+        ({"proximal_weight": 0.0}, "proximal_weight"),
+        ({"alpha": 1.5}, "alpha in"),
+        ({"alpha": float("nan")}, "alpha in"),
+        ({"rho": -1.0}, "positive rho"),
+        ({"eps": -0.1}, "nonnegative eps"),
+    ],
 )
 def test_solver_options_are_checked(options, message):
     pairs, _ = make_sbm_pairs(1, random_state=0)

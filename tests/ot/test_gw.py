@@ -124,6 +124,24 @@ def test_float32_small_gamma_is_finite(random_pairs, solver):
     assert torch.allclose(T.sum(2), first.p, atol=1e-4)
 
 
+@pytest.mark.parametrize("solver", [fgw_plan_ppa, fgw_plan_badmm])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"alpha": 1.5}, "alpha must be in"),
+        ({"alpha": torch.tensor([0.5, float("nan")])}, "alpha must be in"),
+        ({"gamma": 0.0}, "gamma must be positive"),
+        ({"gamma": float("inf")}, "gamma must be positive"),
+    ],
+)
+def test_solver_parameters_are_checked(random_pairs, solver, options, message):
+    first = pad_graphs([a for a, _ in random_pairs[:2]])
+    second = pad_graphs([b for _, b in random_pairs[:2]])
+    D = feature_cost(first.F, second.F)
+    with pytest.raises(ValueError, match=message):
+        solver(first.C, second.C, first.p, second.p, D=D, **options)
+
+
 def test_badmm_reaches_pot_quality(batched_pairs):
     first, second, reference = batched_pairs
     T = fgw_plan_badmm(first.C, second.C, first.p, second.p, gamma=0.1, max_iter=100)
