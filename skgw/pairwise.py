@@ -171,6 +171,14 @@ def _check_parameters(alpha, solver, tile_size):
         raise ValueError(f"tile_size must be a positive integer, got {tile_size!r}.")
 
 
+def _named_graphs(name, X, structure, node_weights):
+    """:func:`as_graphs`, its errors prefixed by the argument's name (``X`` or ``Y``)."""
+    try:
+        return as_graphs(X, structure=structure, node_weights=node_weights)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{name}: {error}") from error
+
+
 def pairwise_gw_distances(
     X,
     Y=None,
@@ -229,11 +237,9 @@ def pairwise_gw_distances(
            [0.222, 0.   ]])
     """
     _check_parameters(alpha, solver, tile_size)
-    graphs_x = as_graphs(X, structure=structure, node_weights=node_weights)
     symmetric = Y is None
-    graphs_y = (
-        graphs_x if symmetric else as_graphs(Y, structure=structure, node_weights=node_weights)
-    )
+    graphs_x = _named_graphs("X", X, structure, node_weights)
+    graphs_y = graphs_x if symmetric else _named_graphs("Y", Y, structure, node_weights)
     dims = (graphs_x[0].n_node_features, graphs_y[0].n_node_features)
     if dims[0] != dims[1]:
         raise ValueError(f"X has {dims[0]} node features per node but Y has {dims[1]}.")

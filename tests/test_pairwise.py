@@ -133,5 +133,9 @@ def test_bad_input_is_rejected(graphs):
         pairwise_gw_distances(graphs, solver="cg")
     with pytest.raises(ValueError, match="X has 3 node features per node but Y has 0"):
         pairwise_gw_distances(graphs[:2], [np.eye(3)])
-    with pytest.raises(ValueError, match="Graph 1"):
+    with pytest.raises(ValueError, match="^X: Graph 1"):
         pairwise_gw_distances([np.eye(3), np.full((2, 2), np.nan)])
+    with pytest.raises(ValueError, match="^Y: Graph 0: structure must be a square matrix"):
+        pairwise_gw_distances(graphs[:2], [np.ones((2, 3))])
+    with pytest.raises(ValueError, match="^X: Graph 1"):
+        pairwise_gw_distances([np.eye(3), np.full((2, 2), np.nan)], graphs[:2])
