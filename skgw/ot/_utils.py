@@ -1,4 +1,5 @@
-"""Shared blocks of the batched kernels: masked logs, stabilised Sinkhorn scaling, rounding."""
+"""Shared blocks of the batched kernels: masked logs, stabilised Sinkhorn scaling, rounding,
+parameter checks."""
 
 import math
 
@@ -6,6 +7,8 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "check_in_unit_interval",
+    "check_positive_finite",
     "exp",
     "group_by_size",
     "masked_log",
@@ -14,6 +17,27 @@ __all__ = [
     "sinkhorn_projection",
     "sinkhorn_scaling",
 ]
+
+
+def check_in_unit_interval(name, value):
+    """``ValueError`` unless every entry of ``value`` (number, array or tensor) is in [0, 1]."""
+    value = _as_checked_tensor(value)
+    bad = ~((value >= 0) & (value <= 1))
+    if bad.any():
+        raise ValueError(f"{name} must be in [0, 1], got {value[bad][0].item()}.")
+
+
+def check_positive_finite(name, value):
+    """``ValueError`` unless every entry of ``value`` (number, array or tensor) is in (0, inf)."""
+    value = _as_checked_tensor(value)
+    bad = ~((value > 0) & torch.isfinite(value))
+    if bad.any():
+        raise ValueError(f"{name} must be positive and finite, got {value[bad][0].item()}.")
+
+
+def _as_checked_tensor(value):
+    """A tensor as it is; anything else copied (arrays may be read-only views)."""
+    return value if isinstance(value, torch.Tensor) else torch.tensor(value, dtype=torch.float64)
 
 
 def group_by_size(sizes, *, max_padding=0.25, max_group_size=None):

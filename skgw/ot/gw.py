@@ -31,6 +31,8 @@ References
 import torch
 
 from ._utils import (
+    check_in_unit_interval,
+    check_positive_finite,
     exp,
     masked_log,
     round_to_marginals,
@@ -54,17 +56,6 @@ def _as_batch_scalar(value, like):
     """A float or a ``(B,)`` tensor -> a ``(B, 1, 1)`` tensor broadcastable against plans."""
     value = torch.as_tensor(value, dtype=like.dtype, device=like.device)
     return value.reshape(-1, 1, 1) if value.ndim else value
-
-
-def _check_trade_off_and_step(alpha, gamma):
-    """``ValueError`` for a trade-off outside [0, 1] or a proximal weight that is not positive."""
-    alpha, gamma = torch.as_tensor(alpha), torch.as_tensor(gamma)
-    bad = ~((alpha >= 0) & (alpha <= 1))
-    if bad.any():
-        raise ValueError(f"alpha must be in [0, 1], got {alpha[bad][0].item()}.")
-    bad = ~((gamma > 0) & torch.isfinite(gamma))
-    if bad.any():
-        raise ValueError(f"gamma must be positive and finite, got {gamma[bad][0].item()}.")
 
 
 def gw_tensor_product(C1, C2, T):
@@ -289,7 +280,8 @@ def fgw_plan_ppa(
     T : Tensor of shape (B, n, m)
         Plans in :math:`\Pi(p, q)` (to rounding error), zero on padding.
     """
-    _check_trade_off_and_step(alpha, gamma)
+    check_in_unit_interval("alpha", alpha)
+    check_positive_finite("gamma", gamma)
     if not isinstance(init, torch.Tensor):
         init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)
     # No mass on zero-weight nodes, whatever the initial plans say (Sinkhorn relies on it).
@@ -367,7 +359,8 @@ def fgw_plan_badmm(
     T : Tensor of shape (B, n, m)
         Row marginals exactly ``p``; column marginals approach ``q`` as BADMM converges.
     """
-    _check_trade_off_and_step(alpha, gamma)
+    check_in_unit_interval("alpha", alpha)
+    check_positive_finite("gamma", gamma)
     log_p, log_q = masked_log(p), masked_log(q)
     if not isinstance(init, torch.Tensor):
         init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)

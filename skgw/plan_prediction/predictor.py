@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from .._batching import resolve_device, resolve_dtype
 from .._graphs import Graph, as_graphs, check_n_node_features, validate_graphs
 from ..ot import fugw_loss, fugw_plan
+from ..ot._utils import check_in_unit_interval, check_positive_finite
 from ._network import ULOTNetwork, normalized_adjacency
 from ._problem import STRUCTURES, PairSide, pad_side, pair_feature_cost, prepare_graph
 
@@ -252,12 +253,8 @@ class FUGWPlanPredictor(BaseEstimator):
         """Per-sample (alpha, rho) arrays: the call's values (scalars or arrays) or the defaults."""
         alpha = np.broadcast_to(np.asarray(self.alpha if alpha is None else alpha, float), (n,))
         rho = np.broadcast_to(np.asarray(self.rho if rho is None else rho, float), (n,))
-        bad_alpha = ~((alpha >= 0) & (alpha <= 1))
-        if bad_alpha.any():
-            raise ValueError(f"alpha must be in [0, 1], got {alpha[bad_alpha][0]}.")
-        bad_rho = ~((rho > 0) & np.isfinite(rho))
-        if bad_rho.any():
-            raise ValueError(f"rho must be positive and finite, got {rho[bad_rho][0]}.")
+        check_in_unit_interval("alpha", alpha)
+        check_positive_finite("rho", rho)
         return alpha, rho
 
     # -- the network on batches of pairs ---------------------------------------------------------
