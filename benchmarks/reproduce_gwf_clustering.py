@@ -68,6 +68,12 @@ def main():
         default="adjacency",
         help="graph structure (the paper: adjacency)",
     )
+    args.add_argument(
+        "--init",
+        choices=["sample", "sample_by_size"],
+        default="sample",
+        help="atoms start as K random graphs (the paper) or one from each of K size strata",
+    )
     args.add_argument("--embedding", choices=["logits", "weights"], nargs="+", default=["logits"])
     args.add_argument("--subsample", type=int, default=None, help="use this many graphs")
     args.add_argument("--device", default="auto")
@@ -98,6 +104,7 @@ def main():
                     atom_learning_rate=args.atom_learning_rate,
                     reconstruction_plan=args.reconstruction_plan,
                     structure=args.structure,
+                    init=args.init,
                     device=args.device,
                     random_state=seed,
                 )

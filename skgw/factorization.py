@@ -112,9 +112,11 @@ class GromovWassersteinFactorization(
         Plan between :math:`B^{(L)}_i` and :math:`C_i` in the loss: solved by the GWD module as
         in the paper, or ``diag(mu_i)`` (the barycenter's nodes are those of :math:`C_i`), as in
         the authors' code.
-    init : {"sample", "random"}, default="sample"
-        Atoms start as ``K`` randomly chosen training graphs (paper's warm start) or random
-        graphs of ``atom_size`` nodes.
+    init : {"sample", "sample_by_size", "random"}, default="sample"
+        Atoms start as ``K`` randomly chosen training graphs (paper's warm start), as ``K``
+        training graphs drawn one from each of ``K`` equal-count bins of the graphs sorted by
+        size (stratified sampling: the atoms' sizes follow the quantiles of the data's), or as
+        random graphs of ``atom_size`` nodes.
     atom_size : int, default=None
         Size of random atoms; the median training graph size when None.
     max_iter : int, default=10
@@ -188,7 +190,7 @@ class GromovWassersteinFactorization(
         "n_barycenter_iter": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, 1, closed="both")],
         "reconstruction_plan": [StrOptions({"solve", "identity"})],
-        "init": [StrOptions({"sample", "random"})],
+        "init": [StrOptions({"sample", "sample_by_size", "random"})],
         "atom_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "transform_max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -354,9 +356,8 @@ class GromovWassersteinFactorization(
 
     def _initial_atoms(self, graphs, rng, device, dtype, generator):
         K = self.n_components
-        if self.init == "sample":
-            chosen = rng.choice(len(graphs), size=K, replace=K > len(graphs))
-            atoms = [graphs[i] for i in chosen]
+        if self.init != "random":
+            atoms = [graphs[i] for i in self._sampled_graph_indices(graphs, rng)]
             sizes = np.array([g.n_nodes for g in atoms])
             batch = pad_graphs(atoms, device=device, dtype=dtype)
             return batch.C.clone(), None if batch.F is None else batch.F.clone(), sizes
@@ -372,6 +373,17 @@ class GromovWassersteinFactorization(
             noise = torch.randn(K, size, all_features.shape[1], generator=generator, dtype=dtype)
             H = (mean + std * noise).to(device)
         return U, H, np.full(K, size)
+
+    def _sampled_graph_indices(self, graphs, rng):
+        """Training graphs the atoms start from: ``K`` drawn at random, or one drawn from each
+        of ``K`` equal-count strata of the graphs sorted by size (ties in random order)."""
+        K = self.n_components
+        if self.init == "sample" or K > len(graphs):
+            return rng.choice(len(graphs), size=K, replace=K > len(graphs))
+        sizes = np.array([g.n_nodes for g in graphs])
+        shuffled = rng.permutation(len(graphs))
+        by_size = shuffled[np.argsort(sizes[shuffled], kind="stable")]
+        return np.array([rng.choice(stratum) for stratum in np.array_split(by_size, K)])
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

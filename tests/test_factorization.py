@@ -150,6 +150,19 @@ def test_variants_run_and_stay_finite(sbm, params):
     np.testing.assert_allclose(W.sum(1), 1.0, atol=1e-5)
 
 
+def test_sample_by_size_draws_one_atom_per_size_stratum():
+    graphs = [np.ones((n, n)) - np.eye(n) for n in range(3, 15)]  # sizes 3..14
+    model = _small(init="sample_by_size", n_components=4, max_iter=1, atom_learning_rate=0)
+    sizes = sorted(atom.n_nodes for atom in model.fit(graphs).components_)
+    for size, (low, high) in zip(sizes, [(3, 5), (6, 8), (9, 11), (12, 14)], strict=True):
+        assert low <= size <= high
+    again = _small(init="sample_by_size", n_components=4, max_iter=1, atom_learning_rate=0)
+    assert sizes == sorted(atom.n_nodes for atom in again.fit(graphs).components_)
+    plain = _small(init="sample", n_components=20, max_iter=1).fit(graphs)  # more atoms than
+    by_size = _small(init="sample_by_size", n_components=20, max_iter=1).fit(graphs)  # graphs
+    assert [a.n_nodes for a in plain.components_] == [a.n_nodes for a in by_size.components_]
+
+
 def test_graphs_without_features():
     graphs, _ = make_sbm_graphs(8, n_nodes=(6, 9), random_state=2)
     structures = [g.C for g in graphs]
