@@ -115,8 +115,9 @@ class GromovWassersteinFactorization(
     init : {"sample", "sample_by_size", "random"}, default="sample"
         Atoms start as ``K`` randomly chosen training graphs (paper's warm start), as ``K``
         training graphs drawn one from each of ``K`` equal-count bins of the graphs sorted by
-        size (stratified sampling: the atoms' sizes follow the quantiles of the data's), or as
-        random graphs of ``atom_size`` nodes.
+        size (stratified sampling: the atoms' sizes follow the quantiles of the data's; as
+        ``"sample"`` when ``K`` exceeds the number of graphs), or as random graphs of
+        ``atom_size`` nodes.
     atom_size : int, default=None
         Size of random atoms; the median training graph size when None.
     max_iter : int, default=10
