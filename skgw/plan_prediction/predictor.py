@@ -607,7 +607,8 @@ class FUGWPlanPredictor(BaseEstimator):
                          np.array([A.shape[0]]))
             )  # fmt: skip
         alpha, rho = (_float64_tensor(value, device).reshape(1) for value in (alpha, rho))
-        self._trade_offs(1, alpha.detach().cpu().numpy(), rho.detach().cpu().numpy())
+        check_in_unit_interval("alpha", alpha)
+        check_positive_finite("rho", rho)
         D = pair_feature_cost(sides[0], sides[1], self.n_node_features_ > 0)
         return self.network_(sides[0], sides[1], alpha, rho, D)[0]
 
