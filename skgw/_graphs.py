@@ -122,8 +122,14 @@ def _check_features(F, n, index):
     if F.ndim == 1:
         F = F[:, None]
     if F.ndim != 2 or F.shape[0] != n:
+        hint = ""
+        if F.ndim == 2 and F.shape[0] == F.shape[1]:
+            hint = (
+                " A tuple of two square arrays is read as one graph (C, F); to pass a pair of"
+                " graphs, convert them with skgw.as_graphs first."
+            )
         raise ValueError(
-            f"Graph {index}: features have shape {F.shape}, expected ({n}, n_node_features)."
+            f"Graph {index}: features have shape {F.shape}, expected ({n}, n_node_features)." + hint
         )
     return F
 

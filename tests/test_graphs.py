@@ -86,6 +86,7 @@ def test_user_arrays_are_not_modified():
         ([(np.eye(2), None, [-1.0, 2.0])], ValueError, "Graph 0: node weights are negative"),
         ([(np.eye(2), None, [0.0, 0.0])], ValueError, "do not sum to a positive"),
         ([(np.eye(2), np.ones((3, 1)))], ValueError, r"Graph 0: features have shape \(3, 1\)"),
+        ([(np.eye(2), np.eye(3))], ValueError, r"\(3, 3\).*a pair of graphs, convert them"),
         (
             [(np.eye(2), np.ones((2, 1))), (np.eye(2), np.ones((2, 2)))],
             ValueError,
