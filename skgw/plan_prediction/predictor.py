@@ -54,6 +54,16 @@ def _is_pair(item):
     return isinstance(item, tuple) and len(item) == 2 and all(_is_graph_object(g) for g in item)
 
 
+def _per_sample(name, value, n):
+    """``value`` (a scalar or one value per sample) as an array of ``n`` floats."""
+    value = np.asarray(value, dtype=float)
+    if value.ndim > 1 or (value.ndim == 1 and value.shape[0] != n):
+        raise ValueError(
+            f"{name} must be a scalar or have one value per sample ({n}), got shape {value.shape}."
+        )
+    return np.broadcast_to(value, (n,))
+
+
 class FUGWPlanPredictor(BaseEstimator):
     r"""Predict fused unbalanced GW transport plans between graphs (ULOT).
 
@@ -251,8 +261,8 @@ class FUGWPlanPredictor(BaseEstimator):
 
     def _trade_offs(self, n, alpha, rho):
         """Per-sample (alpha, rho) arrays: the call's values (scalars or arrays) or the defaults."""
-        alpha = np.broadcast_to(np.asarray(self.alpha if alpha is None else alpha, float), (n,))
-        rho = np.broadcast_to(np.asarray(self.rho if rho is None else rho, float), (n,))
+        alpha = _per_sample("alpha", self.alpha if alpha is None else alpha, n)
+        rho = _per_sample("rho", self.rho if rho is None else rho, n)
         check_in_unit_interval("alpha", alpha)
         check_positive_finite("rho", rho)
         return alpha, rho

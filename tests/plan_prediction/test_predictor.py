@@ -83,6 +83,11 @@ def test_per_call_trade_offs_change_the_plans(graphs, fitted):
             fitted.predict(pair, alpha=alpha)
     with pytest.raises(ValueError, match="rho must be positive"):
         fitted.predict(pair, rho=np.nan)
+    with pytest.raises(
+        ValueError, match=r"rho must be a scalar or have one value per sample \(1\)"
+    ):
+        fitted.predict(pair, rho=[1.0, 2.0])
+    np.testing.assert_array_equal(fitted.predict(pair, alpha=[0.5], rho=[1.0])[0], default)
 
 
 def test_predicted_loss_is_the_fugw_loss_of_the_normalized_problem(graphs, fitted):
