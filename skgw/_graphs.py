@@ -2,9 +2,9 @@
 
 Every estimator goes through :func:`validate_graphs`, which accepts
 
-- a list or tuple of graphs, each a dense 2-D array or a scipy sparse matrix (the structure ``C``),
-  a networkx graph, a ``(C, F)`` / ``(C, F, p)`` tuple, a mapping with keys ``"C"``, ``"F"``,
-  ``"p"``, or a :class:`Graph`;
+- a list or tuple of graphs (or a 1-D object array or pandas Series of them), each a dense 2-D
+  array or a scipy sparse matrix (the structure ``C``), a networkx graph, a ``(C, F)`` /
+  ``(C, F, p)`` tuple, a mapping with keys ``"C"``, ``"F"``, ``"p"``, or a :class:`Graph`;
 - a 3-D array ``(n_graphs, n, n)`` of same-size structures;
 - a 2-D numeric array or DataFrame, each row one graph: a 1-D point cloud ``x`` whose structure is
   ``C_ij = |x_i - x_j|`` and whose node features are ``F_i = x_i``.
@@ -212,7 +212,7 @@ def as_graphs(
 
     Parameters
     ----------
-    X : list, tuple, ndarray of shape (n_graphs, n, n) or (n_graphs, n_nodes)
+    X : list, tuple, 1-D object array, ndarray of shape (n_graphs, n, n) or (n_graphs, n_nodes)
         The graphs, in any format listed in the module docstring.
     structure : {"adjacency", "shortest_path"}, default="adjacency"
         Use the structure as given, or replace it by shortest-path distances (unreachable pairs
@@ -248,6 +248,8 @@ def as_graphs(
             "A single sparse matrix is not a collection of graphs: sparse input X is not "
             "supported; pass a list of sparse matrices instead."
         )
+    if _is_object_vector(X):
+        X = list(X)
     if _is_table(X):
         table = _check_finite_real(X, "table", "table")
         if table.ndim != 2 or table.size == 0:
@@ -295,8 +297,15 @@ def check_n_node_features(graphs, expected):
             )
 
 
+def _is_object_vector(X):
+    """Whether X is a 1-D array or pandas Series of objects, one graph per entry."""
+    return getattr(X, "ndim", None) == 1 and getattr(X, "dtype", None) == np.dtype(object)
+
+
 def _is_table(X):
     """Whether X is a 2-D numeric table (rows are point clouds) rather than a list of graphs."""
+    if _is_object_vector(X):
+        return False
     if hasattr(X, "iloc"):
         return True
     if hasattr(X, "__array__") and not sp.issparse(X):

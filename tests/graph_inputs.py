@@ -8,7 +8,8 @@ from skgw import Graph
 
 
 def in_every_format(graphs):
-    """The graphs as (dense, features) tuples, (sparse, features) tuples and networkx graphs."""
+    """The graphs as (dense, features) tuples, (sparse, features) tuples, networkx graphs and a
+    1-D object array of :class:`Graph`."""
     dense = [(g.C, g.F) for g in graphs]
     sparse = [(sp.csr_matrix(g.C), g.F) for g in graphs]
     networkx = []
@@ -16,7 +17,9 @@ def in_every_format(graphs):
         G = nx.from_numpy_array(g.C)
         nx.set_node_attributes(G, dict(enumerate(g.F)), "x")
         networkx.append(G)
-    return dense, sparse, networkx
+    objects = np.empty(len(graphs), dtype=object)
+    objects[:] = [Graph(g.C, g.p, g.F) for g in graphs]
+    return dense, sparse, networkx, objects
 
 
 def permute_nodes(graphs, seed=0):

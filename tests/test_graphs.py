@@ -34,6 +34,18 @@ def test_structure_only_and_3d_array():
     assert dense.F is None
 
 
+def test_object_vectors_are_collections_of_graphs():
+    import pandas as pd
+
+    C, F = _path_graph()
+    graphs = [(C, F), (np.ones((2, 2)), np.zeros((2, 2)))]
+    vector = np.empty(2, dtype=object)
+    vector[:] = [as_graphs([g])[0] for g in graphs]
+    expected = as_graphs(graphs)
+    assert as_graphs(vector) == expected
+    assert as_graphs(pd.Series(list(vector))) == expected
+
+
 def test_two_d_table_rows_are_point_clouds():
     X = np.array([[0.0, 1.0, 3.0], [2.0, 2.0, 2.0]])
     g = as_graphs(X)[0]
