@@ -129,10 +129,11 @@ def _bcd_cost(Q, Cs, Ct, ws, wt, D, alpha, rho, eps):
     )
     reference = ws[:, :, None] * wt[:, None, :]
     shift = shift + eps * (kl_divergence(Q, reference, (1, 2)) + mass - reference.sum((1, 2)))
-    # A plan whose mass vanished is the zero plan, a fixed point: keep its weights positive so
-    # that the MM step maps it to zero again instead of dividing by zero.
-    weight = mass.clamp_min(torch.finfo(mass.dtype).tiny)
-    return cost + shift[:, None, None], rho * weight, eps * weight
+    # A plan whose mass vanished is the zero plan, a fixed point: keep the marginal weight
+    # positive (rho times a tiny mass underflows to 0 in float32) so that the MM step maps it
+    # to zero again instead of dividing by zero.
+    tiny = torch.finfo(mass.dtype).tiny
+    return cost + shift[:, None, None], (rho * mass).clamp_min(tiny), eps * mass
 
 
 def _finite_log_reference(log_ws, log_wt):
