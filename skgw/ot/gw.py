@@ -373,9 +373,11 @@ def fgw_plan_badmm(
     for _ in range(max_iter):
         T = exp(log_T)
         log_phi = log_T + (2.0 * alpha_b * C1.transpose(1, 2) @ T @ C2 + Z) / gamma
-        log_S = log_phi + log_q[:, None, :] - safe_logsumexp(log_phi, dim=1)[:, None, :]
+        # Normalise before adding the marginal: log_phi can be large enough (costs far above
+        # gamma) for float32 to round the marginal's log away.
+        log_S = (log_phi - safe_logsumexp(log_phi, dim=1)[:, None, :]) + log_q[:, None, :]
         S = exp(log_S)
         log_phi = log_S - (linear - 2.0 * alpha_b * C1 @ S @ C2.transpose(1, 2) + Z) / gamma
-        log_T = log_phi + log_p[:, :, None] - safe_logsumexp(log_phi, dim=2)[:, :, None]
+        log_T = (log_phi - safe_logsumexp(log_phi, dim=2)[:, :, None]) + log_p[:, :, None]
         Z = Z + gamma * (exp(log_T) - S)
     return exp(log_T)
