@@ -3,6 +3,7 @@
 import io
 import os
 import shutil
+import urllib.error
 import urllib.request
 import zipfile
 from importlib import resources
@@ -28,9 +29,16 @@ def get_data_home(data_home=None):
 
 def _download(name, data_home):
     """Fetch ``name.zip`` from the TU Dortmund site and unpack it under ``data_home``."""
+    url = TU_URL.format(name=name)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            archive = zipfile.ZipFile(io.BytesIO(response.read()))
+    except (urllib.error.URLError, TimeoutError) as error:
+        raise OSError(
+            f"Could not download {name} from {url} ({error}). Check the dataset name, or put its "
+            f"raw files ({name}_A.txt, ...) in {data_home / name}."
+        ) from error
     data_home.mkdir(parents=True, exist_ok=True)
-    with urllib.request.urlopen(TU_URL.format(name=name), timeout=60) as response:
-        archive = zipfile.ZipFile(io.BytesIO(response.read()))
     tmp = data_home / f".{name}.partial"
     archive.extractall(tmp)
     shutil.move(str(tmp / name), str(data_home / name))

@@ -60,3 +60,15 @@ def test_data_home_environment(monkeypatch, tmp_path):
     assert get_data_home() == tmp_path
     monkeypatch.delenv("SKGW_DATA")
     assert get_data_home().name == "skgw_data"
+
+
+def test_failed_download_names_the_dataset_and_the_folder(monkeypatch, tmp_path):
+    import urllib.error
+    import urllib.request
+
+    def unreachable(url, timeout):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+    with pytest.raises(OSError, match=r"Could not download NOPE from https://.*NOPE_A\.txt"):
+        load_tudataset("NOPE", data_home=tmp_path)
