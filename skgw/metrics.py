@@ -34,6 +34,8 @@ def clustering_accuracy(labels_true, labels_pred):
     labels_true = column_or_1d(labels_true)
     labels_pred = column_or_1d(labels_pred)
     check_consistent_length(labels_true, labels_pred)
+    if len(labels_true) == 0:
+        raise ValueError("clustering_accuracy needs at least one sample.")
     _, true_codes = np.unique(labels_true, return_inverse=True)
     _, pred_codes = np.unique(labels_pred, return_inverse=True)
     size = max(true_codes.max(), pred_codes.max()) + 1

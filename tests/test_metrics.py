@@ -16,3 +16,8 @@ def test_hungarian_matching_any_number_of_classes():
 def test_inconsistent_lengths():
     with pytest.raises(ValueError):
         clustering_accuracy([0, 1], [0])
+
+
+def test_no_samples():
+    with pytest.raises(ValueError, match="at least one sample"):
+        clustering_accuracy([], [])

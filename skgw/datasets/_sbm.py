@@ -25,6 +25,27 @@ def _sbm_graph(cluster_set, n_nodes, p_in, p_out, noise, rng):
     return Graph(C, np.full(n_nodes, 1.0 / n_nodes), F), clusters
 
 
+def _check_sbm_parameters(n_graphs, low, high, p_in, p_out, noise, types):
+    """ValueError naming the first parameter of :func:`make_sbm_graphs` out of its range."""
+    if not (isinstance(n_graphs, (int, np.integer)) and n_graphs >= 0):
+        raise ValueError(f"n_graphs must be a nonnegative integer, got {n_graphs!r}.")
+    if types.ndim != 1 or not len(types) or not np.isin(types, range(len(CLUSTER_SETS))).all():
+        raise ValueError(
+            f"cluster_sets must be a nonempty sequence of indices in 0..2, got {types.tolist()!r}."
+        )
+    n_clusters = max(len(CLUSTER_SETS[kind]) for kind in types)
+    if not (n_clusters <= low <= high):
+        raise ValueError(
+            f"n_nodes must be a size or a range (low, high) with {n_clusters} <= low <= high "
+            f"(every cluster of a graph gets a node), got ({low}, {high})."
+        )
+    for name, value in (("p_in", p_in), ("p_out", p_out)):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}.")
+    if not noise >= 0:
+        raise ValueError(f"noise must be nonnegative, got {noise!r}.")
+
+
 def make_sbm_graphs(
     n_graphs=100,
     *,
@@ -76,6 +97,7 @@ def make_sbm_graphs(
     rng = check_random_state(random_state)
     low, high = (n_nodes, n_nodes) if np.isscalar(n_nodes) else n_nodes
     types = np.arange(len(CLUSTER_SETS)) if cluster_sets is None else np.asarray(cluster_sets)
+    _check_sbm_parameters(n_graphs, low, high, p_in, p_out, noise, types)
     y = rng.choice(types, size=n_graphs)
     sizes = rng.randint(low, high + 1, size=n_graphs)
     graphs, node_clusters = [], []

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from skgw.datasets import CLUSTER_SETS, make_sbm_graphs, make_sbm_pairs
 
@@ -20,3 +21,25 @@ def test_sbm_reproducible_and_pairs():
     assert a == b
     pairs, types = make_sbm_pairs(3, random_state=0)
     assert len(pairs) == 3 and types.shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"n_graphs": -3}, "n_graphs must be a nonnegative integer"),
+        ({"n_nodes": (10, 5)}, r"3 <= low <= high .*got \(10, 5\)"),
+        ({"n_nodes": 2}, r"3 <= low <= high"),
+        ({"p_out": 1.5}, r"p_out must be a probability"),
+        ({"noise": -1.0}, "noise must be nonnegative"),
+        ({"cluster_sets": []}, "cluster_sets must be a nonempty sequence"),
+        ({"cluster_sets": [3]}, "cluster_sets must be a nonempty sequence"),
+    ],
+)
+def test_bad_parameters_are_named(params, message):
+    with pytest.raises(ValueError, match=message):
+        make_sbm_graphs(**params)
+
+
+def test_two_node_graphs_of_two_cluster_types():
+    graphs, y = make_sbm_graphs(5, n_nodes=2, cluster_sets=[1, 2], random_state=0)
+    assert [g.n_nodes for g in graphs] == [2] * 5 and set(y) <= {1, 2}
