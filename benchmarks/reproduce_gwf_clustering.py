@@ -122,7 +122,7 @@ def main():
                     flush=True,
                 )
                 per_seed = zip(seeds, scores, strict=True)
-                print("  per seed: " + ", ".join(f"{s}: {a:.1f}" for s, a in per_seed))
+                print("  per seed: " + ", ".join(f"{s}: {a:.2f}" for s, a in per_seed))
 
 
 if __name__ == "__main__":
