@@ -13,7 +13,8 @@ from sklearn.base import (
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
 from ._batching import pad_graphs, resolve_device, resolve_dtype, size_buckets
@@ -467,12 +468,13 @@ class GromovWassersteinFactorization(
         return self
 
     def _label_head(self, y, n_graphs, device, dtype, generator):
-        y = check_array(y, ensure_2d=False, dtype=None)
+        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None), warn=True)
         if y.shape[0] != n_graphs:
             raise ValueError(f"y has {y.shape[0]} labels for {n_graphs} graphs.")
         labelled = y != -1
         encoded = np.full(n_graphs, -1)
         if labelled.any():
+            check_classification_targets(y[labelled])
             encoded[labelled] = LabelEncoder().fit_transform(y[labelled])
         n_classes = max(int(encoded.max()) + 1, 2)
         head = torch.nn.Linear(self.n_components, n_classes, dtype=dtype)

@@ -7,6 +7,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.cluster import KMeans, SpectralClustering
+from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
@@ -179,6 +180,13 @@ def test_semi_supervised_labels_shape_the_atoms(sbm):
     assert not np.allclose(supervised.components_[0].C, unsupervised.components_[0].C)
     with pytest.raises(ValueError, match="y has 3 labels for 24 graphs"):
         _small(beta=1.0).fit(graphs, [0, 1, 0])
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        _small(beta=1.0).fit(graphs, np.linspace(0.0, 1.0, 24))
+    with pytest.raises(ValueError, match="y should be a 1d array"):
+        _small(beta=1.0).fit(graphs, np.zeros((24, 2)))
+    with pytest.warns(DataConversionWarning):  # a column is read as a vector, with a warning
+        column = _small(beta=1.0).fit(graphs, partial[:, None])
+    np.testing.assert_allclose(column.components_[0].C, supervised.components_[0].C)
 
 
 def test_training_embedding_follows_the_input_order(sbm):
