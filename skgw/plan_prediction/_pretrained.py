@@ -1,9 +1,12 @@
 """Saving and loading trained :class:`~skgw.FUGWPlanPredictor` models (torch files)."""
 
+import pickle
+import struct
 from importlib import resources
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from .._batching import resolve_device
 from .._graphs import Graph
@@ -12,10 +15,24 @@ from .predictor import FUGWPlanPredictor
 __all__ = ["load_predictor", "load_pretrained", "save_predictor"]
 
 PRETRAINED = {"sbm": "ulot_sbm.pt"}
+SAVED_KEYS = {
+    "params",
+    "state_dict",
+    "n_node_features",
+    "n_features",
+    "reference",
+    "loss_curve",
+    "validation_loss_curve",
+    "best_epoch",
+}
 
 
 def save_predictor(predictor, path):
     """Write a fitted predictor (parameters, network weights, reference graph, curves)."""
+    if not isinstance(predictor, FUGWPlanPredictor):
+        kind = type(predictor).__name__
+        raise TypeError(f"save_predictor writes a FUGWPlanPredictor, got {kind}.")
+    check_is_fitted(predictor)
     params = predictor.get_params()
     params.pop("reference")
     reference = predictor.reference_
@@ -37,7 +54,12 @@ def save_predictor(predictor, path):
 
 def load_predictor(path, *, device="auto"):
     """A fitted :class:`~skgw.FUGWPlanPredictor` from a file of :func:`save_predictor`."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, struct.error) as error:
+        raise ValueError(f"{path} is not a file written by save_predictor: {error}") from error
+    if not isinstance(saved, dict) or not SAVED_KEYS <= saved.keys():
+        raise ValueError(f"{path} is not a file written by save_predictor.")
     predictor = FUGWPlanPredictor(**{**saved["params"], "device": device})
     network = predictor._build_network(
         saved["n_features"], 0, resolve_device(device), torch.float64

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._graphs import _to_shortest_path
+from .._graphs import _to_shortest_path, as_graphs
 from ..ot import feature_cost
 from ._network import normalized_adjacency
 
@@ -112,7 +112,7 @@ def normalized_fugw_inputs(source, target, structure="shortest_path"):
 
     Parameters
     ----------
-    source, target : Graph
+    source, target : Graph or any single graph :func:`skgw.as_graphs` accepts
     structure : {"shortest_path", "adjacency"}, default="shortest_path"
 
     Returns
@@ -120,7 +120,10 @@ def normalized_fugw_inputs(source, target, structure="shortest_path"):
     inputs : dict
         ``Cs`` (n, n), ``Ct`` (m, m), ``ws`` (n,), ``wt`` (m,), ``D`` (n, m) or None.
     """
-    prepared = [prepare_graph(g, structure) for g in (source, target)]
+    if structure not in STRUCTURES:
+        raise ValueError(f"structure must be one of {STRUCTURES}, got {structure!r}.")
+    graphs = as_graphs([source, target])  # graph 0 is the source, graph 1 the target
+    prepared = [prepare_graph(g, structure) for g in graphs]
     sides = [pad_side([g], "cpu", torch.float64) for g in prepared]
     D = pair_feature_cost(*sides, prepared[0].has_features)
     return {

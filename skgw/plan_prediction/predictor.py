@@ -37,7 +37,20 @@ N_REFERENCE_CANDIDATES = 32
 
 def sample_trade_offs(n, rng):
     r"""ULOT's training law: :math:`\alpha \sim 0.05\,\delta_0 + 0.05\,\delta_1 + 0.9\,
-    \mathrm{Beta}(1/2, 1/2)` and :math:`\rho = e^{-9U}`, :math:`U \sim \mathcal{U}[0, 1]`."""
+    \mathrm{Beta}(1/2, 1/2)` and :math:`\rho = e^{-9U}`, :math:`U \sim \mathcal{U}[0, 1]`.
+
+    Parameters
+    ----------
+    n : int
+        Number of draws.
+    rng : int, RandomState instance or None
+        Seed or generator, as scikit-learn's ``random_state``.
+
+    Returns
+    -------
+    alpha, rho : ndarray of shape (n,)
+    """
+    rng = check_random_state(rng)
     alpha = rng.beta(0.5, 0.5, size=n)
     corner = rng.random_sample(n)
     alpha = np.where(corner < 0.05, 0.0, np.where(corner < 0.1, 1.0, alpha))

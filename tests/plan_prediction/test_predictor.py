@@ -7,12 +7,19 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.cluster import SpectralClustering
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
 from skgw import FUGWPlanPredictor, Graph
 from skgw.datasets import make_sbm_graphs
 from skgw.ot import fugw_loss
-from skgw.plan_prediction import load_pretrained, normalized_fugw_inputs
+from skgw.plan_prediction import (
+    load_predictor,
+    load_pretrained,
+    normalized_fugw_inputs,
+    sample_trade_offs,
+    save_predictor,
+)
 
 SMALL = dict(
     hidden_dim=16,
@@ -213,3 +220,40 @@ def test_pretrained_model_predicts_sbm_plans_and_clusters_by_mass():
     affinity = model.pairwise_plan_mass(graphs, alpha=0.5, rho=1e-2)
     labels = SpectralClustering(3, affinity="precomputed", random_state=0).fit_predict(affinity)
     assert adjusted_rand_score(y, labels) > 0.9  # chance: 0; 1.0 with the shipped model
+
+
+def test_save_and_load_round_trip(graphs, fitted, tmp_path):
+    path = tmp_path / "model.pt"
+    save_predictor(fitted, path)
+    restored = load_predictor(path, device="cpu")
+    pairs = [(graphs[0], graphs[1]), (graphs[2], graphs[3])]
+    expected = fitted.predict(pairs, alpha=0.3, rho=0.2)
+    for P, P_expected in zip(restored.predict(pairs, alpha=0.3, rho=0.2), expected, strict=True):
+        np.testing.assert_array_equal(P, P_expected)
+    assert restored.loss_curve_ == list(fitted.loss_curve_)
+    assert restored.best_epoch_ == fitted.best_epoch_
+    with pytest.raises(TypeError, match="writes a FUGWPlanPredictor, got str"):
+        save_predictor("model", tmp_path / "other.pt")
+    with pytest.raises(NotFittedError):
+        save_predictor(FUGWPlanPredictor(), tmp_path / "other.pt")
+    (tmp_path / "junk.pt").write_text("not a model")
+    with pytest.raises(ValueError, match="junk.pt is not a file written by save_predictor"):
+        load_predictor(tmp_path / "junk.pt")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "tensors.pt")
+    with pytest.raises(ValueError, match="tensors.pt is not a file written by save_predictor"):
+        load_predictor(tmp_path / "tensors.pt")
+
+
+def test_training_law_and_normalized_inputs_check_their_arguments(graphs):
+    alpha, rho = sample_trade_offs(2000, 0)
+    np.testing.assert_array_equal(alpha, sample_trade_offs(2000, np.random.RandomState(0))[0])
+    assert 0.03 < np.mean(alpha == 0.0) < 0.07 and 0.03 < np.mean(alpha == 1.0) < 0.07
+    assert np.all((rho >= np.exp(-9.0)) & (rho <= 1.0))
+    inputs = normalized_fugw_inputs((graphs[0].C, graphs[0].F), graphs[1])  # any single graph
+    assert inputs["D"].shape == (graphs[0].n_nodes, graphs[1].n_nodes)
+    with pytest.raises(ValueError, match="structure must be one of"):
+        normalized_fugw_inputs(graphs[0], graphs[1], structure="distances")
+    with pytest.raises(ValueError, match="Graph 1: has 0 node features while graph 0 has 3"):
+        normalized_fugw_inputs(graphs[0], graphs[1].C)
+    with pytest.raises(ValueError, match="Graph 1: has 2 node features while graph 0 has 3"):
+        normalized_fugw_inputs(graphs[0], (graphs[1].C, graphs[1].F[:, :2]))
