@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "check_batch",
     "check_in_unit_interval",
     "check_positive_finite",
     "exp",
@@ -33,6 +34,61 @@ def check_positive_finite(name, value):
     bad = ~((value > 0) & torch.isfinite(value))
     if bad.any():
         raise ValueError(f"{name} must be positive and finite, got {value[bad][0].item()}.")
+
+
+def check_batch(C1, C2, p, q, *, D=None, plans=None, balanced=False, names=("C1", "C2", "p", "q")):
+    """``TypeError`` / ``ValueError`` unless the inputs form one padded batch of problems.
+
+    Structures ``(B, n, n)`` and ``(B, m, m)``, node weights ``(B, n)`` and ``(B, m)``
+    (nonnegative), and the optional feature cost ``D`` and plans ``(B, n, m)``: floating
+    tensors of one dtype on one device, with finite entries (so that no NaN comes out of a
+    solver from a NaN that went in). ``balanced`` also asks ``p`` and ``q`` to have equal sums
+    (to relative ``1e-4``, ``1e-3`` in float32). ``names`` are the names of the four first
+    arguments in the messages.
+    """
+    named = dict(zip(names, (C1, C2, p, q), strict=True))
+    named.update({k: v for k, v in (("D", D), ("plans", plans)) if v is not None})
+    for name, value in named.items():
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(
+                f"{name} must be a torch.Tensor (the kernels take padded batches of tensors), "
+                f"got {type(value).__name__}."
+            )
+        if not value.is_floating_point():
+            raise TypeError(f"{name} has dtype {value.dtype}; the kernels need float32 or float64.")
+        if value.dtype != C1.dtype:
+            raise TypeError(
+                f"{name} has dtype {value.dtype}, {names[0]} {C1.dtype}; cast them alike."
+            )
+        if value.device != C1.device:
+            raise ValueError(f"{name} is on {value.device}, {names[0]} on {C1.device}.")
+    if C1.ndim != 3 or C1.shape[1] != C1.shape[2]:
+        raise ValueError(f"{names[0]} must have shape (B, n, n), got {tuple(C1.shape)}.")
+    B, n = C1.shape[:2]
+    m = C2.shape[1] if C2.ndim > 1 else 0
+    expected = dict(zip(names, ((B, n, n), (B, m, m), (B, n), (B, m)), strict=True))
+    expected.update({"D": (B, n, m), "plans": (B, n, m)})
+    for name, value in named.items():
+        if tuple(value.shape) != expected[name]:
+            raise ValueError(
+                f"{name} must have shape {expected[name]} (B, n, m = {B}, {n}, {m} from "
+                f"{names[0]} and {names[1]}), got {tuple(value.shape)}."
+            )
+        if not torch.isfinite(value).all():
+            raise ValueError(f"{name} has non-finite entries.")
+    for name in names[2:]:
+        if (named[name] < 0).any():
+            raise ValueError(f"{name} has negative entries; node weights must be nonnegative.")
+    if balanced:
+        rtol = 1e-4 if p.dtype == torch.float64 else 1e-3
+        mass_p, mass_q = p.sum(dim=1), q.sum(dim=1)
+        unequal = (mass_p - mass_q).abs() > rtol * torch.maximum(mass_p, mass_q)
+        if unequal.any():
+            b = int(unequal.nonzero()[0, 0])
+            raise ValueError(
+                f"Problem {b}: {names[2]} sums to {mass_p[b].item():.6g} and {names[3]} to "
+                f"{mass_q[b].item():.6g}; balanced transport needs equal masses."
+            )
 
 
 def _as_checked_tensor(value):

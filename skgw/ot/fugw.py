@@ -31,7 +31,7 @@ References
 
 import torch
 
-from ._utils import exp, masked_log, safe_logsumexp
+from ._utils import check_batch, exp, masked_log, safe_logsumexp
 from .gw import gw_tensor_product
 
 __all__ = ["fugw_loss", "fugw_plan", "kl_divergence", "to_pot_parameters"]
@@ -101,6 +101,12 @@ def to_pot_parameters(alpha, rho, eps=0.0):
     """
     if not alpha > 0:
         raise ValueError("POT's convention has no equivalent of alpha = 0 (no GW term).")
+    if not alpha <= 1:
+        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}.")
+    if not rho > 0:
+        raise ValueError(f"rho must be positive, got {rho!r}.")
+    if not eps >= 0:
+        raise ValueError(f"eps must be nonnegative, got {eps!r}.")
     return (1.0 - alpha) / alpha, rho / alpha, eps / alpha
 
 
@@ -265,6 +271,7 @@ def fugw_plan(
     n_iter : Tensor of shape (B,), int
         Only with ``return_n_iter``.
     """
+    check_batch(Cs, Ct, ws, wt, D=D, plans=init, names=("Cs", "Ct", "ws", "wt"))
     batch = Cs.shape[0]
 
     def per_problem(value):

@@ -31,6 +31,7 @@ References
 import torch
 
 from ._utils import (
+    check_batch,
     check_in_unit_interval,
     check_positive_finite,
     exp,
@@ -280,6 +281,9 @@ def fgw_plan_ppa(
     T : Tensor of shape (B, n, m)
         Plans in :math:`\Pi(p, q)` (to rounding error), zero on padding.
     """
+    check_batch(
+        C1, C2, p, q, D=D, plans=init if isinstance(init, torch.Tensor) else None, balanced=True
+    )
     check_in_unit_interval("alpha", alpha)
     check_positive_finite("gamma", gamma)
     if not isinstance(init, torch.Tensor):
@@ -359,6 +363,9 @@ def fgw_plan_badmm(
     T : Tensor of shape (B, n, m)
         Row marginals exactly ``p``; column marginals approach ``q`` as BADMM converges.
     """
+    check_batch(
+        C1, C2, p, q, D=D, plans=init if isinstance(init, torch.Tensor) else None, balanced=True
+    )
     check_in_unit_interval("alpha", alpha)
     check_positive_finite("gamma", gamma)
     log_p, log_q = masked_log(p), masked_log(q)

@@ -168,3 +168,19 @@ def test_vanishing_mass_gives_the_zero_plan_not_nan(inner, dtype, alpha, rho):
     zero_loss = fugw_loss(torch.zeros_like(P), Cs, Ct, ws, wt, D=D.to(dtype), alpha=alpha, rho=rho)
     assert torch.isfinite(loss).all()
     assert torch.all(loss <= zero_loss * (1 + 10 * torch.finfo(dtype).eps) + 1e-12)
+
+
+@pytest.mark.parametrize(
+    "alpha, rho, eps, message",
+    [
+        (0.0, 1.0, 0.0, "no equivalent of alpha = 0"),
+        (1.5, 1.0, 0.0, r"alpha must be in \(0, 1\]"),
+        (0.5, 0.0, 0.0, "rho must be positive"),
+        (0.5, 1.0, -1.0, "eps must be nonnegative"),
+        (0.5, float("nan"), 0.0, "rho must be positive"),
+    ],
+)
+def test_pot_parameters_are_checked(alpha, rho, eps, message):
+    with pytest.raises(ValueError, match=message):
+        to_pot_parameters(alpha, rho, eps)
+    assert to_pot_parameters(0.25, 2.0, 0.5) == (3.0, 8.0, 2.0)

@@ -10,6 +10,7 @@ from skgw.ot import (
     fgw_loss,
     fgw_plan_badmm,
     fgw_plan_ppa,
+    fugw_plan,
 )
 
 
@@ -180,3 +181,46 @@ def test_loss_gradcheck():
         return fgw_loss(C1, C2, T, feature_cost(F1, F2), alpha)
 
     assert torch.autograd.gradcheck(loss, (C1, C2, T, F1, F2, alpha))
+
+
+BAD_BATCHES = [
+    ("numpy C1", lambda b: b.update(C1=b["C1"].numpy()), TypeError, "C1 must be a torch.Tensor"),
+    ("2-D C1", lambda b: b.update(C1=b["C1"][0]), ValueError, r"C1 must have shape \(B, n, n\)"),
+    ("batch sizes", lambda b: b.update(C2=b["C2"][:1]), ValueError, "C2 must have shape"),
+    ("p of C2", lambda b: b.update(p=b["q"]), ValueError, "must have shape"),
+    ("D shape", lambda b: b.update(D=b["D"][:, :, :2]), ValueError, "D must have shape"),
+    ("init shape", lambda b: b.update(init=b["D"][:, :2]), ValueError, "plans must have shape"),
+    ("dtypes", lambda b: b.update(C2=b["C2"].float()), TypeError, "cast them alike"),
+    ("integers", lambda b: b.update(C1=b["C1"].long()), TypeError, "need float32 or float64"),
+    ("NaN", lambda b: b["C1"].__setitem__((0, 0, 1), np.nan), ValueError, "C1 has non-finite"),
+    ("inf in D", lambda b: b["D"].__setitem__((1, 0, 0), np.inf), ValueError, "D has non-finite"),
+    ("negative", lambda b: b["q"].__setitem__((0, 0), -0.1), ValueError, "negative entries"),
+]
+
+
+@pytest.mark.parametrize("solver", [fgw_plan_ppa, fgw_plan_badmm, fugw_plan])
+@pytest.mark.parametrize(
+    "spoil, error, message", [case[1:] for case in BAD_BATCHES], ids=[c[0] for c in BAD_BATCHES]
+)
+def test_solvers_reject_malformed_batches(random_pairs, solver, spoil, error, message):
+    first = pad_graphs([a for a, _ in random_pairs[:2]])
+    second = pad_graphs([b for _, b in random_pairs[:2]])
+    batch = {"C1": first.C, "C2": second.C, "p": first.p, "q": second.p}
+    batch["D"] = feature_cost(first.F, second.F)
+    batch["init"] = first.p[:, :, None] * second.p[:, None, :]
+    batch = {k: v.clone() for k, v in batch.items()}
+    spoil(batch)
+    if solver is fugw_plan:  # the FUGW solver names its inputs Cs, Ct, ws, wt
+        message = message.replace("C1", "Cs").replace("C2", "Ct")
+    problem = [batch.pop(k) for k in ("C1", "C2", "p", "q")]
+    with pytest.raises(error, match=message):
+        solver(*problem, **batch)
+
+
+@pytest.mark.parametrize("solver", [fgw_plan_ppa, fgw_plan_badmm])
+def test_balanced_solvers_need_equal_masses(random_pairs, solver):
+    first = pad_graphs([a for a, _ in random_pairs[:2]])
+    second = pad_graphs([b for _, b in random_pairs[:2]])
+    with pytest.raises(ValueError, match="Problem 1: p sums to 1 and q to 2; balanced transport"):
+        solver(first.C, second.C, first.p, second.p * torch.tensor([[1.0], [2.0]]))
+    fugw_plan(first.C, second.C, first.p, 2.0 * second.p)  # unbalanced: any masses
