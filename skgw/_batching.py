@@ -43,11 +43,16 @@ def resolve_device(device):
     return resolved
 
 
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
 def resolve_dtype(dtype):
-    """``"float32"`` / ``"float64"`` (or a torch dtype) -> torch dtype."""
-    if isinstance(dtype, torch.dtype):
+    """``"float32"`` / ``"float64"`` (or the torch dtype itself) -> torch dtype."""
+    if dtype in DTYPES.values():
         return dtype
-    return {"float32": torch.float32, "float64": torch.float64}[dtype]
+    if isinstance(dtype, str) and dtype in DTYPES:
+        return DTYPES[dtype]
+    raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
 
 
 @dataclass

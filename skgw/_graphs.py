@@ -41,19 +41,15 @@ class Graph:
 
     Notes
     -----
-    Instances are built by :func:`as_graphs`, which validates and copies; the arrays are made
-    read-only so that no estimator can change a graph it was given.
+    Instances are built by :func:`as_graphs`, which validates and copies. The graph holds
+    read-only views of the arrays it is given (their own flags are left as they are), so that no
+    estimator can change a graph it was given.
     """
 
     __slots__ = ("C", "p", "F")
 
     def __init__(self, C, p, F=None):
-        self.C = C
-        self.p = p
-        self.F = F
-        for array in (C, p, F):
-            if array is not None:
-                array.setflags(write=False)
+        self.C, self.p, self.F = (None if a is None else _read_only_view(a) for a in (C, p, F))
 
     @property
     def n_nodes(self):
@@ -80,6 +76,12 @@ class Graph:
 
     def __reduce__(self):
         return (Graph, (self.C.copy(), self.p.copy(), None if self.F is None else self.F.copy()))
+
+
+def _read_only_view(array):
+    view = np.asarray(array).view()
+    view.setflags(write=False)
+    return view
 
 
 def _check_finite_real(array, what, index):

@@ -162,13 +162,16 @@ def _tile_cost(sizes_a, sizes_b, rows, cols, local):
     return float(np.sum(n_a * n_b * (n_a + n_b)))
 
 
-def _check_parameters(alpha, solver, tile_size):
+def _check_parameters(alpha, solver, tile_size, device, dtype):
     if not isinstance(alpha, numbers.Real) or not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}.")
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
     if tile_size is not None and (not isinstance(tile_size, numbers.Integral) or tile_size < 1):
         raise ValueError(f"tile_size must be a positive integer, got {tile_size!r}.")
+    resolve_dtype(dtype)
+    if solver == "torch":  # before the workers start, which would each raise it
+        resolve_device(device)
 
 
 def _named_graphs(name, X, structure, node_weights):
@@ -236,7 +239,7 @@ def pairwise_gw_distances(
     array([[0.   , 0.222],
            [0.222, 0.   ]])
     """
-    _check_parameters(alpha, solver, tile_size)
+    _check_parameters(alpha, solver, tile_size, device, dtype)
     symmetric = Y is None
     graphs_x = _named_graphs("X", X, structure, node_weights)
     graphs_y = graphs_x if symmetric else _named_graphs("Y", Y, structure, node_weights)

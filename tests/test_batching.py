@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from skgw import GromovWassersteinFactorization
-from skgw._batching import pad_graphs, resolve_device, size_buckets
+from skgw._batching import pad_graphs, resolve_device, resolve_dtype, size_buckets
 from skgw.datasets import make_sbm_graphs
 
 
@@ -44,3 +44,12 @@ def test_estimator_on_missing_cuda_raises_value_error():
     graphs, _ = make_sbm_graphs(3, n_nodes=(5, 6), random_state=0)
     with pytest.raises(ValueError, match="CUDA is not available"):
         GromovWassersteinFactorization(n_components=2, max_iter=1, device="cuda").fit(graphs)
+
+
+def test_resolve_dtype_takes_the_two_float_precisions_only():
+    assert (
+        resolve_dtype("float32") is torch.float32 and resolve_dtype(torch.float64) is torch.float64
+    )
+    for dtype in ("float16", torch.float16, "double", None):
+        with pytest.raises(ValueError, match="dtype must be 'float32' or 'float64'"):
+            resolve_dtype(dtype)

@@ -85,6 +85,19 @@ def test_user_arrays_are_not_modified():
     assert not g.C.flags.writeable
 
 
+def test_graph_holds_read_only_views_and_leaves_the_given_arrays_writeable():
+    C, F = _path_graph()
+    p = np.full(3, 1.0 / 3)
+    g = Graph(C, p, F)
+    assert C.flags.writeable and p.flags.writeable and F.flags.writeable
+    assert not (g.C.flags.writeable or g.p.flags.writeable or g.F.flags.writeable)
+    with pytest.raises(ValueError, match="read-only"):
+        g.C[0, 1] = 5.0
+    listed = Graph(C.tolist(), p.tolist())  # array-likes are read as arrays
+    np.testing.assert_array_equal(listed.C, C)
+    assert listed.F is None and listed.n_nodes == 3
+
+
 @pytest.mark.parametrize(
     "graphs, error, message",
     [

@@ -139,3 +139,7 @@ def test_bad_input_is_rejected(graphs):
         pairwise_gw_distances(graphs[:2], [np.ones((2, 3))])
     with pytest.raises(ValueError, match="^X: Graph 1"):
         pairwise_gw_distances([np.eye(3), np.full((2, 2), np.nan)], graphs[:2])
+    with pytest.raises(ValueError, match="dtype must be 'float32' or 'float64', got 'float16'"):
+        pairwise_gw_distances(graphs[:2], dtype="float16")
+    with pytest.raises(ValueError, match="is not a torch device"):
+        pairwise_gw_distances(graphs[:2], solver="torch", device="gpu0", n_jobs=2)
