@@ -360,6 +360,21 @@ class GWBarycenterKMeans(
         """
         return self.transform(X).argmin(axis=1)
 
+    def score(self, X, y=None):
+        """Opposite of the inertia of ``X``: minus the sum of each graph's discrepancy to its
+        closest center (as :meth:`sklearn.cluster.KMeans.score`; higher is better).
+
+        Parameters
+        ----------
+        X : graphs
+        y : ignored
+
+        Returns
+        -------
+        score : float
+        """
+        return -float(self.transform(X).min(axis=1).sum())
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = True

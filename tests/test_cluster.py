@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
 
 from skgw import Graph, GWBarycenterKMeans, as_graphs
 from skgw.datasets import make_sbm_graphs
@@ -28,6 +29,7 @@ def test_recovers_sbm_types(sbm, solver):
     distances = model.transform(graphs)
     np.testing.assert_array_equal(model.labels_, distances.argmin(1))
     np.testing.assert_allclose(model.inertia_, distances.min(1).sum())
+    np.testing.assert_allclose(model.score(graphs), -model.inertia_)
     assert 1 <= model.n_iter_ <= model.max_iter
 
 
@@ -85,3 +87,13 @@ def test_more_clusters_than_graphs_is_rejected(sbm):
     graphs, _ = sbm
     with pytest.raises(ValueError, match="n_samples=2 should be >= n_clusters=3"):
         GWBarycenterKMeans(3).fit(graphs[:2])
+
+
+def test_score_tunes_the_number_of_clusters_without_labels(sbm):
+    graphs, _ = sbm
+    search = GridSearchCV(
+        GWBarycenterKMeans(max_iter=2, barycenter_max_iter=2, random_state=0),
+        {"n_clusters": [1, 3]},
+        cv=2,
+    ).fit(graphs[:12])
+    assert search.best_params_ == {"n_clusters": 3}  # more centers: lower held-out inertia
