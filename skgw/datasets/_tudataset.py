@@ -195,7 +195,10 @@ def load_mutag(*, node_features="labels", return_X_y=False):
     (188, Graph(n_nodes=17, n_node_features=7))
     """
     if node_features not in ("labels", None):
-        raise ValueError(f"MUTAG has only node labels; got node_features={node_features!r}.")
+        raise ValueError(
+            "node_features must be 'labels' or None (MUTAG has node labels only), "
+            f"got {node_features!r}."
+        )
     with resources.files(__package__).joinpath("data/MUTAG.npz").open("rb") as f:
         stored = np.load(f)
         raw = {key: stored[key].astype(np.int64) for key in stored.files}

@@ -72,3 +72,11 @@ def test_failed_download_names_the_dataset_and_the_folder(monkeypatch, tmp_path)
     monkeypatch.setattr(urllib.request, "urlopen", unreachable)
     with pytest.raises(OSError, match=r"Could not download NOPE from https://.*NOPE_A\.txt"):
         load_tudataset("NOPE", data_home=tmp_path)
+
+
+def test_embedded_mutag_node_features():
+    plain = load_mutag(node_features=None).data
+    assert all(g.F is None for g in plain) and len(plain) == 188
+    for wrong in ("none", "attributes", "auto"):
+        with pytest.raises(ValueError, match="node_features must be 'labels' or None"):
+            load_mutag(node_features=wrong)
