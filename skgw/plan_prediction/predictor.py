@@ -115,9 +115,12 @@ class FUGWPlanPredictor(BaseEstimator):
         0.9\,\mathrm{Beta}(1/2, 1/2)` and :math:`\rho = e^{-9U}` (one network for every
         trade-off); ``"fixed"``: train on the constructor's ``alpha`` and ``rho`` only.
     validation_fraction : float in [0, 1), default=0.1
-        Share of the training graphs held out; the validation loss (on fixed held-out pairs
-        and trade-offs) selects the best epoch's weights.
+        Share of the training graphs held out (of the pairs, when pairs are given); the
+        validation loss (on fixed held-out pairs and trade-offs) selects the best epoch's
+        weights. When fewer than two graphs would be held out or kept (``0`` included), the
+        validation pairs are drawn from the training graphs.
     n_validation_pairs : int, default=256
+        Validation pairs drawn from the held-out graphs (not used when pairs are given).
     structure : {"shortest_path", "adjacency"}, default="shortest_path"
         Structure of the FUGW loss: shortest-path distances of the graph (ULOT) or the given
         matrix; the network's GCN always uses the given matrix as adjacency.
