@@ -161,6 +161,10 @@ def load_tudataset(
     data_home = get_data_home(data_home)
     folder = data_home / name
     if not (folder / f"{name}_A.txt").exists():
+        local = data_home.iterdir() if data_home.is_dir() else ()
+        spelled = [d.name for d in local if d.name.lower() == name.lower() and d.name != name]
+        if spelled:
+            raise FileNotFoundError(f"{name} is not in {data_home}, but {spelled[0]} is.")
         if not download_if_missing:
             raise FileNotFoundError(f"{name} not found in {data_home} and download is disabled.")
         _download(name, data_home)

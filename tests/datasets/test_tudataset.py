@@ -55,6 +55,12 @@ def test_missing_dataset_without_download(tmp_path):
         load_tudataset("MUTAG", data_home=tmp_path, download_if_missing=False)
 
 
+def test_a_name_spelled_otherwise_points_to_the_local_folder(tmp_path):
+    (tmp_path / "MUTAG").mkdir()
+    with pytest.raises(FileNotFoundError, match="mutag is not in .*, but MUTAG is"):
+        load_tudataset("mutag", data_home=tmp_path)
+
+
 def test_data_home_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("SKGW_DATA", str(tmp_path))
     assert get_data_home() == tmp_path
