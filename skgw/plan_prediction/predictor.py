@@ -599,10 +599,12 @@ class FUGWPlanPredictor(BaseEstimator):
 
         Parameters
         ----------
-        source, target : tuple of Tensor
+        source, target : tuple of Tensor or Graph
             ``(A, F)`` or ``(A, F, p)``: adjacency (n, n), node features (n, d), node weights
             (n,) (uniform when omitted); tensors of any float dtype or arrays, cast to float64 on
-            the model's device (the casts are differentiable).
+            the model's device (the casts are differentiable). ``F`` is None (or of shape
+            (n, 0)) for a model fitted on graphs without features. A :class:`~skgw.Graph` is
+            read as ``(C, F, p)``.
         alpha, rho : float or 0-d Tensor
             Checked as in :meth:`predict` (``ValueError`` outside their ranges).
 
@@ -640,20 +642,25 @@ class FUGWPlanPredictor(BaseEstimator):
 
     def _checked_tensors(self, name, graph, device):
         """``(A, F)`` or ``(A, F, p)`` as float64 tensors on ``device``, ``p`` uniform if absent."""
+        if isinstance(graph, Graph):
+            graph = (graph.C, graph.F, graph.p)
         if not isinstance(graph, (tuple, list)) or len(graph) not in (2, 3):
             kind = type(graph).__name__
-            raise TypeError(f"{name} must be a tuple (A, F) or (A, F, p), got {kind}.")
-        A, F, *p = (_float64_tensor(x, device) for x in graph)
+            raise TypeError(f"{name} must be a tuple (A, F) or (A, F, p) or a Graph, got {kind}.")
+        A, F, *p = (None if x is None else _float64_tensor(x, device) for x in graph)
         n = A.shape[0] if A.ndim else 0
         if A.ndim != 2 or A.shape[1] != n or n == 0:
             shape = tuple(A.shape)
             raise ValueError(f"{name}: adjacency must be a nonempty square matrix, got {shape}.")
-        if tuple(F.shape) != (n, self.n_node_features_):
+        if F is None and self.n_node_features_ == 0:
+            F = A.new_zeros((n, 0))
+        if F is None or tuple(F.shape) != (n, self.n_node_features_):
             expected = (n, self.n_node_features_)
-            raise ValueError(
-                f"{name}: node features must have shape {expected}, got {tuple(F.shape)}."
-            )
-        p = p[0] if p else torch.full((n,), 1.0 / n, dtype=torch.float64, device=device)
+            got = None if F is None else tuple(F.shape)
+            raise ValueError(f"{name}: node features must have shape {expected}, got {got}.")
+        if self.n_node_features_ == 0:  # the network's input then is one constant feature
+            F = A.new_ones((n, 1))
+        p = p[0] if p and p[0] is not None else A.new_full((n,), 1.0 / n)
         if tuple(p.shape) != (n,):
             raise ValueError(f"{name}: node weights must have shape ({n},), got {tuple(p.shape)}.")
         return A, F, p

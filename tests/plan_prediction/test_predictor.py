@@ -210,6 +210,23 @@ def test_plan_tensor_casts_float32_and_checks_its_inputs(graphs, fitted):
         fitted.plan_tensor((A1, F1), (g2.C[:, :2], g2.F), 0.5, 1.0)
     with pytest.raises(TypeError, match="source must be a tuple"):
         fitted.plan_tensor(A1, target, 0.5, 1.0)
+    with pytest.raises(ValueError, match=r"node features must have shape \(\d+, 3\), got None"):
+        fitted.plan_tensor((A1, None), target, 0.5, 1.0)
+    as_graph = fitted.plan_tensor(g1, g2, 0.5, 1.0)  # Graph objects are read as (C, F, p)
+    np.testing.assert_allclose(as_graph.detach().numpy(), expected, rtol=1e-10)
+
+
+def test_plan_tensor_of_a_model_without_features(graphs):
+    structures = [Graph(g.C, g.p) for g in graphs]
+    model = FUGWPlanPredictor(**{**SMALL, "max_iter": 1}).fit(structures)
+    g1, g2 = structures[0], structures[1]
+    expected = model.predict([(g1, g2)], alpha=0.5, rho=0.3)[0]
+    for source, target in [(g1, g2), ((g1.C, None), (g2.C, None, g2.p))]:
+        P = model.plan_tensor(source, target, 0.5, 0.3)
+        np.testing.assert_allclose(P.detach().numpy(), expected, rtol=1e-10)
+    empty = np.zeros((g1.n_nodes, 0))  # no feature columns
+    P = model.plan_tensor((g1.C, empty), g2, 0.5, 0.3)
+    np.testing.assert_allclose(P.detach().numpy(), expected, rtol=1e-10)
 
 
 def test_pretrained_model_predicts_sbm_plans_and_clusters_by_mass():
