@@ -39,10 +39,10 @@ def check_positive_finite(name, value):
 def check_batch(C1, C2, p, q, *, D=None, plans=None, balanced=False, names=("C1", "C2", "p", "q")):
     """``TypeError`` / ``ValueError`` unless the inputs form one padded batch of problems.
 
-    Structures ``(B, n, n)`` and ``(B, m, m)``, node weights ``(B, n)`` and ``(B, m)``
-    (nonnegative), and the optional feature cost ``D`` and plans ``(B, n, m)``: floating
-    tensors of one dtype on one device, with finite entries (so that no NaN comes out of a
-    solver from a NaN that went in). ``balanced`` also asks ``p`` and ``q`` to have equal sums
+    Structures ``(B, n, n)`` and ``(B, m, m)``, node weights ``(B, n)`` and ``(B, m)`` and the
+    optional feature cost ``D`` and plans ``(B, n, m)``: floating tensors of one dtype on one
+    device, with finite entries (so that no NaN comes out of a solver from a NaN that went in),
+    weights and plans nonnegative. ``balanced`` also asks ``p`` and ``q`` to have equal sums
     (to relative ``1e-4``, ``1e-3`` in float32). ``names`` are the names of the four first
     arguments in the messages.
     """
@@ -76,9 +76,9 @@ def check_batch(C1, C2, p, q, *, D=None, plans=None, balanced=False, names=("C1"
             )
         if not torch.isfinite(value).all():
             raise ValueError(f"{name} has non-finite entries.")
-    for name in names[2:]:
-        if (named[name] < 0).any():
-            raise ValueError(f"{name} has negative entries; node weights must be nonnegative.")
+    for name in (*names[2:], "plans"):
+        if name in named and (named[name] < 0).any():
+            raise ValueError(f"{name} has negative entries; they must be nonnegative.")
     if balanced:
         rtol = 1e-4 if p.dtype == torch.float64 else 1e-3
         mass_p, mass_q = p.sum(dim=1), q.sum(dim=1)

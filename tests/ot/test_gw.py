@@ -194,7 +194,13 @@ BAD_BATCHES = [
     ("integers", lambda b: b.update(C1=b["C1"].long()), TypeError, "need float32 or float64"),
     ("NaN", lambda b: b["C1"].__setitem__((0, 0, 1), np.nan), ValueError, "C1 has non-finite"),
     ("inf in D", lambda b: b["D"].__setitem__((1, 0, 0), np.inf), ValueError, "D has non-finite"),
-    ("negative", lambda b: b["q"].__setitem__((0, 0), -0.1), ValueError, "negative entries"),
+    ("negative", lambda b: b["q"].__setitem__((0, 0), -0.1), ValueError, "q has negative entries"),
+    (
+        "negative plan",
+        lambda b: b["init"].__setitem__((0, 0, 0), -1.0),
+        ValueError,
+        "plans has neg",
+    ),
 ]
 
 
@@ -211,7 +217,7 @@ def test_solvers_reject_malformed_batches(random_pairs, solver, spoil, error, me
     batch = {k: v.clone() for k, v in batch.items()}
     spoil(batch)
     if solver is fugw_plan:  # the FUGW solver names its inputs Cs, Ct, ws, wt
-        message = message.replace("C1", "Cs").replace("C2", "Ct")
+        message = message.replace("C1", "Cs").replace("C2", "Ct").replace("q has", "wt has")
     problem = [batch.pop(k) for k in ("C1", "C2", "p", "q")]
     with pytest.raises(error, match=message):
         solver(*problem, **batch)
