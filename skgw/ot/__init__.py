@@ -2,9 +2,9 @@
 
 Shapes follow one convention: ``B`` problems, structures ``(B, n, n)`` and ``(B, m, m)``, node
 weights ``(B, n)`` and ``(B, m)`` that are zero on padded nodes, plans ``(B, n, m)``. The
-solvers check that their inputs are such a batch (floating tensors of one dtype on one device,
-finite, with nonnegative weights, of equal sums for the balanced solvers) and raise a
-``TypeError`` or ``ValueError`` naming the argument otherwise.
+solvers and :func:`fgw_barycenter` check that their inputs are such a batch (floating tensors of
+one dtype on one device, finite, with nonnegative weights, of equal sums for the balanced
+solvers) and raise a ``TypeError`` or ``ValueError`` naming the argument otherwise.
 """
 
 from .barycenter import barycenter_update, fgw_barycenter, solve_plans

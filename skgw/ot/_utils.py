@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 __all__ = [
     "check_batch",
+    "check_tensors",
     "check_in_unit_interval",
     "check_positive_finite",
     "exp",
@@ -36,6 +37,28 @@ def check_positive_finite(name, value):
         raise ValueError(f"{name} must be positive and finite, got {value[bad][0].item()}.")
 
 
+def check_tensors(named):
+    """``TypeError`` / ``ValueError`` unless the values of ``named`` (name -> value) are
+    floating tensors of the first one's dtype and device, with finite entries."""
+    first_name, first = next(iter(named.items()))
+    for name, value in named.items():
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(
+                f"{name} must be a torch.Tensor (the kernels take padded batches of tensors), "
+                f"got {type(value).__name__}."
+            )
+        if not value.is_floating_point():
+            raise TypeError(f"{name} has dtype {value.dtype}; the kernels need float32 or float64.")
+        if value.dtype != first.dtype:
+            raise TypeError(
+                f"{name} has dtype {value.dtype}, {first_name} {first.dtype}; cast them alike."
+            )
+        if value.device != first.device:
+            raise ValueError(f"{name} is on {value.device}, {first_name} on {first.device}.")
+        if not torch.isfinite(value).all():
+            raise ValueError(f"{name} has non-finite entries.")
+
+
 def check_batch(C1, C2, p, q, *, D=None, plans=None, balanced=False, names=("C1", "C2", "p", "q")):
     """``TypeError`` / ``ValueError`` unless the inputs form one padded batch of problems.
 
@@ -48,20 +71,7 @@ def check_batch(C1, C2, p, q, *, D=None, plans=None, balanced=False, names=("C1"
     """
     named = dict(zip(names, (C1, C2, p, q), strict=True))
     named.update({k: v for k, v in (("D", D), ("plans", plans)) if v is not None})
-    for name, value in named.items():
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(
-                f"{name} must be a torch.Tensor (the kernels take padded batches of tensors), "
-                f"got {type(value).__name__}."
-            )
-        if not value.is_floating_point():
-            raise TypeError(f"{name} has dtype {value.dtype}; the kernels need float32 or float64.")
-        if value.dtype != C1.dtype:
-            raise TypeError(
-                f"{name} has dtype {value.dtype}, {names[0]} {C1.dtype}; cast them alike."
-            )
-        if value.device != C1.device:
-            raise ValueError(f"{name} is on {value.device}, {names[0]} on {C1.device}.")
+    check_tensors(named)
     if C1.ndim != 3 or C1.shape[1] != C1.shape[2]:
         raise ValueError(f"{names[0]} must have shape (B, n, n), got {tuple(C1.shape)}.")
     B, n = C1.shape[:2]
@@ -74,8 +84,6 @@ def check_batch(C1, C2, p, q, *, D=None, plans=None, balanced=False, names=("C1"
                 f"{name} must have shape {expected[name]} (B, n, m = {B}, {n}, {m} from "
                 f"{names[0]} and {names[1]}), got {tuple(value.shape)}."
             )
-        if not torch.isfinite(value).all():
-            raise ValueError(f"{name} has non-finite entries.")
     for name in (*names[2:], "plans"):
         if name in named and (named[name] < 0).any():
             raise ValueError(f"{name} has negative entries; they must be nonnegative.")

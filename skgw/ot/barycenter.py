@@ -16,7 +16,7 @@ theorem, paper eq. 12-13).
 
 import torch
 
-from ._utils import group_by_size
+from ._utils import check_tensors, group_by_size
 from .gw import feature_cost, fgw_plan_badmm, fgw_plan_ppa
 
 __all__ = ["barycenter_update", "fgw_barycenter", "solve_plans"]
@@ -88,6 +88,30 @@ def solve_plans(C1, C2, p, q, *, F1=None, F2=None, alpha=0.5, solver="ppa", solv
     raise ValueError(f"solver must be 'ppa' or 'badmm', got {solver!r}.")
 
 
+def _check_barycenter_inputs(weights, U, q, C0, mu, H, F0):
+    """Errors naming the argument unless the inputs are those :func:`fgw_barycenter` takes."""
+    named = {"weights": weights, "U": U, "q": q, "C0": C0, "mu": mu}
+    named.update({k: v for k, v in (("H", H), ("F0", F0)) if v is not None})
+    check_tensors(named)
+    if weights.ndim != 2 or U.ndim != 3 or C0.ndim != 3:
+        shapes = {k: tuple(named[k].shape) for k in ("weights", "U", "C0")}
+        raise ValueError(f"weights, U and C0 must be 2-D, 3-D and 3-D, got shapes {shapes}.")
+    (B, K), m, n = weights.shape, U.shape[1], C0.shape[1]
+    expected = {"weights": (B, K), "U": (K, m, m), "q": (K, m), "C0": (B, n, n), "mu": (B, n)}
+    if H is not None:
+        d = H.shape[-1]
+        expected.update({"H": (K, m, d), "F0": (B, n, d)})
+    for name, value in named.items():
+        if tuple(value.shape) != expected[name]:
+            raise ValueError(
+                f"{name} must have shape {expected[name]} (B, K, n, m = {B}, {K}, {n}, {m} from "
+                f"weights, U and C0), got {tuple(value.shape)}."
+            )
+    for name in ("weights", "q", "mu"):
+        if (named[name] < 0).any():
+            raise ValueError(f"{name} has negative entries; they must be nonnegative.")
+
+
 def fgw_barycenter(
     weights,
     U,
@@ -146,6 +170,7 @@ def fgw_barycenter(
         raise ValueError(f"n_iter must be at least 1, got {n_iter}.")
     if (H is None) != (F0 is None):
         raise ValueError("H and F0 must be given together (fused barycenter) or both omitted.")
+    _check_barycenter_inputs(weights, U, q, C0, mu, H, F0)
     n_problems, n_atoms = weights.shape
     n, m = C0.shape[1], U.shape[1]
 

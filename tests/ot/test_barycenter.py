@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+import torch
+
+from skgw.ot import fgw_barycenter
+
+
+def _problem(B=2, K=3, n=5, m=4, d=2, seed=0):
+    """Random symmetric atoms and initial barycenters, uniform weights, features."""
+    g = torch.Generator().manual_seed(seed)
+
+    def symmetric(*shape):
+        A = torch.rand(*shape, generator=g, dtype=torch.float64)
+        return A + A.transpose(-1, -2)
+
+    weights = torch.softmax(torch.randn(B, K, generator=g, dtype=torch.float64), dim=1)
+    return {
+        "weights": weights,
+        "U": symmetric(K, m, m),
+        "q": torch.full((K, m), 1.0 / m, dtype=torch.float64),
+        "C0": symmetric(B, n, n),
+        "mu": torch.full((B, n), 1.0 / n, dtype=torch.float64),
+        "H": torch.randn(K, m, d, generator=g, dtype=torch.float64),
+        "F0": torch.randn(B, n, d, generator=g, dtype=torch.float64),
+    }
+
+
+def _solve(problem):
+    problem = dict(problem)
+    args = [problem.pop(k) for k in ("weights", "U", "q", "C0", "mu")]
+    return fgw_barycenter(*args, **problem)
+
+
+def test_one_atom_is_its_own_barycenter():
+    problem = _problem(B=1, K=1, n=4, m=4)
+    problem.update(C0=problem["U"].clone(), weights=torch.ones(1, 1, dtype=torch.float64))
+    del problem["H"], problem["F0"]
+    C, F, plans = _solve(problem)
+    assert F is None and plans.shape == (1, 1, 4, 4)
+    # The plan matches nodes with equal rows; the barycenter is the atom, node for node.
+    np.testing.assert_allclose(C[0].numpy(), problem["U"][0].numpy(), atol=1e-6)
+
+
+def test_barycenters_are_differentiable_in_weights_and_atoms():
+    problem = _problem()
+    problem["weights"].requires_grad_(True)
+    problem["U"].requires_grad_(True)
+    C, F, plans = _solve(problem)
+    assert C.shape == (2, 5, 5) and F.shape == (2, 5, 2) and plans.shape == (2, 3, 5, 4)
+    (C.sum() + F.sum()).backward()
+    assert problem["weights"].grad.abs().sum() > 0 and problem["U"].grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    "spoil, error, message",
+    [
+        (lambda b: b.update(U=b["U"].numpy()), TypeError, "U must be a torch.Tensor"),
+        (lambda b: b.update(q=b["q"].float()), TypeError, "q has dtype torch.float32"),
+        (lambda b: b.update(weights=b["weights"][0]), ValueError, "must be 2-D, 3-D and 3-D"),
+        (lambda b: b.update(q=b["q"][:2]), ValueError, r"q must have shape \(3, 4\)"),
+        (lambda b: b.update(mu=b["mu"][:, :4]), ValueError, r"mu must have shape \(2, 5\)"),
+        (lambda b: b.update(F0=b["F0"][..., :1]), ValueError, r"F0 must have shape \(2, 5, 2\)"),
+        (lambda b: b["C0"].__setitem__((0, 0, 1), np.nan), ValueError, "C0 has non-finite"),
+        (lambda b: b["weights"].__setitem__((0, 0), -1.0), ValueError, "weights has negative"),
+    ],
+)
+def test_malformed_inputs_are_named(spoil, error, message):
+    problem = _problem()
+    spoil(problem)
+    with pytest.raises(error, match=message):
+        _solve(problem)
