@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from scipy.sparse.csgraph import shortest_path
 from sklearn.utils.validation import validate_data
 
@@ -78,15 +79,24 @@ class Graph:
         return (Graph, (self.C.copy(), self.p.copy(), None if self.F is None else self.F.copy()))
 
 
+def _as_array(x):
+    """``np.asarray``, reading torch tensors on any device, with gradient or in bfloat16 too
+    (graphs are NumPy data: the tensor is detached and copied to the CPU)."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        return (x.to(torch.float64) if x.is_floating_point() else x).numpy()
+    return np.asarray(x)
+
+
 def _read_only_view(array):
-    view = np.asarray(array).view()
+    view = _as_array(array).view()
     view.setflags(write=False)
     return view
 
 
 def _check_finite_real(array, what, index):
     """Copy ``array`` into float64, rejecting complex, object, NaN and inf values."""
-    array = np.asarray(array)
+    array = _as_array(array)
     if np.iscomplexobj(array):
         raise ValueError(f"Graph {index}: {what} is complex; complex data not supported.")
     if array.dtype.kind not in "biuf":
@@ -258,7 +268,7 @@ def as_graphs(
             raise ValueError(f"Expected a non-empty 2-D table of rows, got shape {table.shape}.")
         return _point_clouds(table)
     if hasattr(X, "__array__"):
-        X = np.asarray(X)
+        X = _as_array(X)
     if isinstance(X, np.ndarray) and X.ndim == 3:
         items = list(X)
     elif isinstance(X, (list, tuple)):
@@ -311,7 +321,7 @@ def _is_table(X):
     if hasattr(X, "iloc"):
         return True
     if hasattr(X, "__array__") and not sp.issparse(X):
-        return np.ndim(np.asarray(X)) <= 2
+        return X.ndim <= 2 if isinstance(X, torch.Tensor) else np.ndim(np.asarray(X)) <= 2
     if isinstance(X, (list, tuple)) and X:
         return all(
             isinstance(row, (list, tuple, np.ndarray))

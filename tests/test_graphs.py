@@ -2,6 +2,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 
 from skgw import Graph, as_graphs
 
@@ -134,3 +135,18 @@ def test_pickle_round_trip():
 
     g = as_graphs([_path_graph()])[0]
     assert pickle.loads(pickle.dumps(g)) == g
+
+
+def test_torch_tensors_are_read_as_their_values():
+    C, F = _path_graph()
+    expected = as_graphs([(C, F)])[0]
+    C_t = torch.tensor(C, requires_grad=True)  # with gradient: detached, not an error
+    F_t = torch.tensor(F, dtype=torch.bfloat16)  # no NumPy equivalent: read as float64
+    (g,) = as_graphs([(C_t, F_t)])
+    np.testing.assert_array_equal(g.C, expected.C)
+    np.testing.assert_allclose(g.F, expected.F, rtol=1e-2)
+    assert g.C.dtype == g.F.dtype == np.float64
+    stacked = as_graphs(torch.stack([C_t, C_t]))  # a 3-D tensor is a batch of structures
+    assert len(stacked) == 2 and np.array_equal(stacked[1].C, C)
+    assert as_graphs(torch.tensor(F, requires_grad=True))[0].n_nodes == F.shape[1]  # a table
+    np.testing.assert_array_equal(Graph(C_t, torch.full((3,), 1 / 3)).C, C)
