@@ -652,14 +652,12 @@ class FUGWPlanPredictor(BaseEstimator):
         if A.ndim != 2 or A.shape[1] != n or n == 0:
             shape = tuple(A.shape)
             raise ValueError(f"{name}: adjacency must be a nonempty square matrix, got {shape}.")
-        if F is None and self.n_node_features_ == 0:
-            F = A.new_zeros((n, 0))
-        if F is None or tuple(F.shape) != (n, self.n_node_features_):
-            expected = (n, self.n_node_features_)
+        expected = (n, self.n_node_features_)
+        if self.n_node_features_ == 0 and (F is None or tuple(F.shape) == expected):
+            F = A.new_ones((n, 1))  # without features, the network's input is one constant column
+        elif F is None or tuple(F.shape) != expected:
             got = None if F is None else tuple(F.shape)
             raise ValueError(f"{name}: node features must have shape {expected}, got {got}.")
-        if self.n_node_features_ == 0:  # the network's input then is one constant feature
-            F = A.new_ones((n, 1))
         p = p[0] if p and p[0] is not None else A.new_full((n,), 1.0 / n)
         if tuple(p.shape) != (n,):
             raise ValueError(f"{name}: node weights must have shape ({n},), got {tuple(p.shape)}.")
