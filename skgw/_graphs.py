@@ -321,7 +321,7 @@ def _is_table(X):
     if hasattr(X, "iloc"):
         return True
     if hasattr(X, "__array__") and not sp.issparse(X):
-        return X.ndim <= 2 if isinstance(X, torch.Tensor) else np.ndim(np.asarray(X)) <= 2
+        return _as_array(X).ndim <= 2
     if isinstance(X, (list, tuple)) and X:
         return all(
             isinstance(row, (list, tuple, np.ndarray))

@@ -8,6 +8,8 @@ import torch.nn.functional as F
 
 __all__ = [
     "check_batch",
+    "check_nonnegative",
+    "check_shapes",
     "check_tensors",
     "check_in_unit_interval",
     "check_positive_finite",
@@ -59,6 +61,23 @@ def check_tensors(named):
             raise ValueError(f"{name} has non-finite entries.")
 
 
+def check_shapes(named, expected, sizes):
+    """``ValueError`` naming the first tensor of ``named`` whose shape is not ``expected[name]``;
+    ``sizes`` says where the sizes in the expected shapes come from."""
+    for name, value in named.items():
+        if tuple(value.shape) != expected[name]:
+            raise ValueError(
+                f"{name} must have shape {expected[name]} ({sizes}), got {tuple(value.shape)}."
+            )
+
+
+def check_nonnegative(named, names):
+    """``ValueError`` naming the first of ``names`` (those in ``named``) with a negative entry."""
+    for name in names:
+        if name in named and (named[name] < 0).any():
+            raise ValueError(f"{name} has negative entries; they must be nonnegative.")
+
+
 def check_batch(C1, C2, p, q, *, D=None, plans=None, balanced=False, names=("C1", "C2", "p", "q")):
     """``TypeError`` / ``ValueError`` unless the inputs form one padded batch of problems.
 
@@ -78,15 +97,8 @@ def check_batch(C1, C2, p, q, *, D=None, plans=None, balanced=False, names=("C1"
     m = C2.shape[1] if C2.ndim > 1 else 0
     expected = dict(zip(names, ((B, n, n), (B, m, m), (B, n), (B, m)), strict=True))
     expected.update({"D": (B, n, m), "plans": (B, n, m)})
-    for name, value in named.items():
-        if tuple(value.shape) != expected[name]:
-            raise ValueError(
-                f"{name} must have shape {expected[name]} (B, n, m = {B}, {n}, {m} from "
-                f"{names[0]} and {names[1]}), got {tuple(value.shape)}."
-            )
-    for name in (*names[2:], "plans"):
-        if name in named and (named[name] < 0).any():
-            raise ValueError(f"{name} has negative entries; they must be nonnegative.")
+    check_shapes(named, expected, f"B, n, m = {B}, {n}, {m} from {names[0]} and {names[1]}")
+    check_nonnegative(named, (*names[2:], "plans"))
     if balanced:
         rtol = 1e-4 if p.dtype == torch.float64 else 1e-3
         mass_p, mass_q = p.sum(dim=1), q.sum(dim=1)

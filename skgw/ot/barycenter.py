@@ -16,7 +16,7 @@ theorem, paper eq. 12-13).
 
 import torch
 
-from ._utils import check_tensors, group_by_size
+from ._utils import check_nonnegative, check_shapes, check_tensors, group_by_size
 from .gw import feature_cost, fgw_plan_badmm, fgw_plan_ppa
 
 __all__ = ["barycenter_update", "fgw_barycenter", "solve_plans"]
@@ -101,15 +101,8 @@ def _check_barycenter_inputs(weights, U, q, C0, mu, H, F0):
     if H is not None:
         d = H.shape[-1]
         expected.update({"H": (K, m, d), "F0": (B, n, d)})
-    for name, value in named.items():
-        if tuple(value.shape) != expected[name]:
-            raise ValueError(
-                f"{name} must have shape {expected[name]} (B, K, n, m = {B}, {K}, {n}, {m} from "
-                f"weights, U and C0), got {tuple(value.shape)}."
-            )
-    for name in ("weights", "q", "mu"):
-        if (named[name] < 0).any():
-            raise ValueError(f"{name} has negative entries; they must be nonnegative.")
+    check_shapes(named, expected, f"B, K, n, m = {B}, {K}, {n}, {m} from weights, U and C0")
+    check_nonnegative(named, ("weights", "q", "mu"))
 
 
 def fgw_barycenter(
