@@ -211,7 +211,8 @@ def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
         The column marginals are exact; the row marginals are within ``tol`` when converged.
     """
     log_K, _, a, b = _scaling_factors(log_K, p, q, max_iter, tol, check_every, 1.0)
-    return (log_K + masked_log(a)[:, :, None]).add_(masked_log(b)[:, None, :])
+    # a, b >= 0: log gives -inf on padding without masking.
+    return (log_K + torch.log(a)[:, :, None]).add_(torch.log(b)[:, None, :])
 
 
 def sinkhorn_projection(log_K, p, q, *, max_iter, tol=0.0, relaxation=1.0, check_every=10):
@@ -236,59 +237,49 @@ def sinkhorn_projection(log_K, p, q, *, max_iter, tol=0.0, relaxation=1.0, check
 
 def _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation):
     """The row-normalised log-kernel, its exponential and the scalings ``(a, b)``."""
-    row_max = log_K.amax(dim=2, keepdim=True)
-    row_max = torch.where(torch.isneginf(row_max), torch.zeros_like(row_max), row_max)
-    log_K = log_K - row_max
+    # Rows that are all -inf (padding) stay so: their maximum is raised to the lowest finite value.
+    log_K = log_K - log_K.amax(dim=2, keepdim=True).clamp_min(torch.finfo(log_K.dtype).min)
     K = exp(log_K)
     tiny = torch.finfo(K.dtype).tiny
     tol = max(tol, 10 * torch.finfo(K.dtype).eps) if tol > 0 else 0.0
-    a, b = torch.zeros_like(p), torch.ones_like(q)  # b = 1: K is zero on padded columns
-    # Problems still scaling: the loop runs on them only (converged ones are set aside).
-    active = torch.arange(K.shape[0], device=K.device)
-    K_active, p_active, q_active, a_active, b_active = K, p, q, a, None
+    # The problems still scaling, when some were set aside (converged); None while all are.
+    active = None
+    a_all = b_all = None
+    K_active, p_active, q_active, a, b = K, p, q, None, None
     omega = None if relaxation == 1.0 else torch.full_like(p[:, :1], relaxation)
-    best_error = torch.full_like(p[:, 0], torch.inf)
+    best_error = None if omega is None else torch.full_like(p[:, 0], torch.inf)
     for iteration in range(max_iter):
         # p and q are 0 on padding, so are a and b there.
-        if b_active is None:
-            row_sums = K_active.sum(2)
-        else:
-            row_sums = (K_active * b_active[:, None, :]).sum(2)
-            error = (a_active * row_sums - p_active).abs().sum(dim=1)
-            if tol > 0 and iteration % check_every == 0:
-                moving = error > tol
-                if not moving.all():
-                    a = a.index_copy(0, active, a_active)
-                    b = b.index_copy(0, active, b_active)
-                    active = active[moving]
-                    if not len(active):
-                        break
-                    K_active, p_active, q_active = (
-                        K_active[moving],
-                        p_active[moving],
-                        q_active[moving],
-                    )
-                    a_active, b_active, row_sums = (
-                        a_active[moving],
-                        b_active[moving],
-                        row_sums[moving],
-                    )
-                    error, best_error = error[moving], best_error[moving]
-                    omega = None if omega is None else omega[moving]
-            if omega is not None:
-                # Safeguard against divergence: a problem whose error grew tenfold over its best
-                # goes on with plain updates (globally convergent).
-                omega = torch.where((error > 10.0 * best_error)[:, None], 1.0, omega)
-                best_error = torch.minimum(error, best_error)
+        row_sums = K_active.sum(2) if b is None else (K_active * b[:, None, :]).sum(2)
+        check = b is not None and tol > 0 and iteration % check_every == 0
+        if check or (b is not None and omega is not None):
+            error = (a * row_sums - p_active).abs().sum(dim=1)
+        if check:
+            moving = error > tol
+            if not moving.all():
+                if active is None:
+                    active = torch.arange(K.shape[0], device=K.device)
+                    a_all, b_all = torch.zeros_like(p), torch.zeros_like(q)
+                a_all, b_all = a_all.index_copy(0, active, a), b_all.index_copy(0, active, b)
+                active = active[moving]
+                if not len(active):
+                    return log_K, K, a_all, b_all
+                K_active, p_active, q_active = K_active[moving], p_active[moving], q_active[moving]
+                a, b, row_sums, error = a[moving], b[moving], row_sums[moving], error[moving]
+                if omega is not None:
+                    omega, best_error = omega[moving], best_error[moving]
+        if omega is not None and b is not None:
+            # Safeguard against divergence: a problem whose error grew tenfold over its best goes
+            # on with plain updates (globally convergent).
+            omega = torch.where((error > 10.0 * best_error)[:, None], 1.0, omega)
+            best_error = torch.minimum(error, best_error)
         # Over-relaxed updates, except the first and the last (plain, so the plan is bounded).
-        relax = None if b_active is None or iteration == max_iter - 1 else omega
-        a_active = _relaxed(a_active, p_active / row_sums.clamp_min(tiny), relax)
-        b_new = q_active / (K_active * a_active[:, :, None]).sum(1).clamp_min(tiny)
-        b_active = _relaxed(b_active, b_new, relax)
-    if len(active):
-        a = a.index_copy(0, active, a_active)
-        b = b.index_copy(0, active, b_active)
-    return log_K, K, a, b
+        relax = None if b is None or iteration == max_iter - 1 else omega
+        a = _relaxed(a, p_active / row_sums.clamp_min(tiny), relax)
+        b = _relaxed(b, q_active / (K_active * a[:, :, None]).sum(1).clamp_min(tiny), relax)
+    if active is None:
+        return log_K, K, a, b
+    return log_K, K, a_all.index_copy(0, active, a), b_all.index_copy(0, active, b)
 
 
 def _relaxed(old, new, omega):
