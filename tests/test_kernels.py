@@ -39,9 +39,12 @@ def test_subset_order_formats_pickle(sbm):
     np.testing.assert_allclose(kernel.transform(graphs[4:5]), K[4:5])
     for version in in_every_format(graphs[:10]):
         np.testing.assert_allclose(kernel.transform(version), K, rtol=1e-9)
+    # Pickled and refitted kernels give the same values bitwise on the same call (a subset is
+    # batched, so padded, differently: equal to rounding only, as above).
+    first = kernel.transform(graphs[:3])
     restored = pickle.loads(pickle.dumps(kernel))
-    np.testing.assert_array_equal(restored.transform(graphs[:3]), K[:3])
-    np.testing.assert_array_equal(clone(kernel).fit(graphs[:6]).transform(graphs[:3]), K[:3])
+    np.testing.assert_array_equal(restored.transform(graphs[:3]), first)
+    np.testing.assert_array_equal(clone(kernel).fit(graphs[:6]).transform(graphs[:3]), first)
 
 
 def test_rejects_other_feature_dimensions(sbm):

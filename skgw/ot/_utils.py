@@ -157,8 +157,13 @@ def exp(x):
     and what comes out at that floor is set to exactly 0 (``-inf`` gives 0, NaN stays NaN); the
     entries lost are below ``1e-29`` in float32 and ``1e-299`` in float64.
     """
-    floor = math.log(torch.finfo(x.dtype).tiny) + 20.0
+    floor = _exp_floor(x.dtype)
     return F.threshold(torch.exp(x.clamp_min(floor)), 2.0 * math.exp(floor), 0.0)
+
+
+def _exp_floor(dtype):
+    """The argument below which :func:`exp` returns 0: ``log(tiny) + 20``."""
+    return math.log(torch.finfo(dtype).tiny) + 20.0
 
 
 def masked_log(x):
@@ -177,17 +182,21 @@ def safe_logsumexp(x, dim):
 
 
 def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
-    """Scale a log-kernel to the marginals ``(p, q)``: ``log T = log K + log a 1^T + 1 log b^T``.
+    r"""Scale a log-kernel to the marginals ``(p, q)``: ``log T = log K + log a 1^T + 1 log b^T``.
 
     Stabilised scaling (Schmitzer 2019): the kernel is exponentiated once, after subtracting
-    each row's maximum (absorbed by ``a``), and the iterations
+    each row's maximum and then each column's (absorbed by ``a`` and ``b``; the first update
+    thus starts from :math:`b_j = e^{-\max_i \log K_{ij}}` after the rows are normalised), and
+    the iterations
 
-    .. math:: a = p / (K b), \\quad b = q / (K^\top a)
+    .. math:: a = p / (K b), \quad b = q / (K^\top a)
 
-    are matrix-vector products; the result is assembled in the log domain. Entries below the
-    range of :func:`exp` relative to their row maximum (``1e-29`` in float32) count as zero mass
-    during the iterations; a column that underflows entirely gets a large finite ``b`` instead of
-    an infinite one, so no NaN or inf can appear.
+    are matrix-vector products; the result is assembled in the log domain. Every row and column
+    of the normalised kernel has an entry 1, so none underflows entirely; entries below the range
+    of :func:`exp` (``1e-29`` in float32) count as zero mass during the iterations. Problems whose
+    scalings leave the kernel's range (a column's kernel mass within ``e^20`` of that floor: long
+    runs on kernels spanning thousands of nats) are scaled again in the log domain
+    (``logsumexp`` updates), so the result has the marginals it reports.
 
     Parameters
     ----------
@@ -212,7 +221,14 @@ def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
     """
     log_K, _, a, b = _scaling_factors(log_K, p, q, max_iter, tol, check_every, 1.0)
     # a, b >= 0: log gives -inf on padding without masking.
-    return (log_K + torch.log(a)[:, :, None]).add_(torch.log(b)[:, None, :])
+    log_T = (log_K + torch.log(a)[:, :, None]).add_(torch.log(b)[:, None, :])
+    lost = _lost_columns(a, b, q, _exp_floor(log_K.dtype) + _LOST_MARGIN)
+    if lost.any():
+        # Scalings out of the kernel's range (long runs on kernels of a wide range): these
+        # problems are scaled again in the log domain.
+        f, g = _log_domain_scaling(log_K[lost], p[lost], q[lost], max_iter, tol, check_every)
+        log_T[lost] = log_K[lost] + f[:, :, None] + g[:, None, :]
+    return log_T
 
 
 def sinkhorn_projection(log_K, p, q, *, max_iter, tol=0.0, relaxation=1.0, check_every=10):
@@ -237,8 +253,11 @@ def sinkhorn_projection(log_K, p, q, *, max_iter, tol=0.0, relaxation=1.0, check
 
 def _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation):
     """The row-normalised log-kernel, its exponential and the scalings ``(a, b)``."""
-    # Rows that are all -inf (padding) stay so: their maximum is raised to the lowest finite value.
-    log_K = log_K - log_K.amax(dim=2, keepdim=True).clamp_min(torch.finfo(log_K.dtype).min)
+    # Every row, then every column, gets its maximum at 0 (an entry 1 in K), so no row or column
+    # underflows entirely. Padding stays -inf: its maxima are raised to the lowest finite value.
+    lowest = torch.finfo(log_K.dtype).min
+    log_K = log_K - log_K.amax(dim=2, keepdim=True).clamp_min(lowest)
+    log_K = log_K - log_K.amax(dim=1, keepdim=True).clamp_min(lowest)
     K = exp(log_K)
     tiny = torch.finfo(K.dtype).tiny
     tol = max(tol, 10 * torch.finfo(K.dtype).eps) if tol > 0 else 0.0
@@ -280,6 +299,52 @@ def _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation):
     if active is None:
         return log_K, K, a, b
     return log_K, K, a_all.index_copy(0, active, a), b_all.index_copy(0, active, b)
+
+
+# A column whose kernel mass is within this factor (log) of the exp floor makes a problem "lost":
+# the entries of the column that underflowed would carry more than e^-20 of its mass.
+_LOST_MARGIN = 20.0
+
+
+def _lost_columns(a, b, q, log_limit):
+    r"""Problems with a column the kernel iterations could not scale: (B,) bool.
+
+    After a plain ``b`` update, :math:`b_j = q_j / (K^\top a)_j`, so a column's kernel mass
+    relative to the rows' is :math:`q_j / (b_j \sum_i a_i)`; below ``exp(log_limit)`` (or not
+    finite) the column's entries that underflowed in :math:`K` are not negligible beside the
+    ones that did not, and a column that underflowed entirely has no mass at all.
+    """
+    scaled = b * a.sum(dim=1, keepdim=True)  # 0 on padding, where q is 0 too
+    return ~(scaled <= q * math.exp(-log_limit)).all(dim=1)
+
+
+def _log_domain_scaling(log_K, p, q, max_iter, tol, check_every):
+    r"""Potentials :math:`(f, g)` of plain Sinkhorn updates in the log domain.
+
+    .. math:: f = \log p - \mathrm{LSE}_j(\log K_{ij} + g_j), \quad
+              g = \log q - \mathrm{LSE}_i(\log K_{ij} + f_i)
+
+    Exact for any range of the kernel, at the cost of an exponential per entry and update. A
+    problem whose row-marginal error falls below ``tol`` (checked every ``check_every`` updates)
+    keeps its potentials, as in the kernel iterations.
+    """
+    log_p, log_q = masked_log(p), masked_log(q)
+    g = torch.where(q > 0, 0.0, -torch.inf)
+    f = None
+    tol = max(tol, 10 * torch.finfo(log_K.dtype).eps) if tol > 0 else 0.0
+    for iteration in range(max_iter):
+        f_new = log_p - safe_logsumexp(log_K + g[:, None, :], dim=2)
+        if f is not None and tol > 0 and iteration % check_every == 0:
+            rows = torch.where(p > 0, torch.exp(log_p - f_new + f), 0.0)
+            moving = ((rows - p).abs().sum(dim=1) > tol)[:, None]
+            if not moving.any():
+                break
+            f_new = torch.where(moving, f_new, f)
+            g = torch.where(moving, log_q - safe_logsumexp(log_K + f_new[:, :, None], dim=1), g)
+        else:
+            g = log_q - safe_logsumexp(log_K + f_new[:, :, None], dim=1)
+        f = f_new
+    return f, g
 
 
 def _relaxed(old, new, omega):

@@ -230,3 +230,19 @@ def test_balanced_solvers_need_equal_masses(random_pairs, solver):
     with pytest.raises(ValueError, match="Problem 1: p sums to 1 and q to 2; balanced transport"):
         solver(first.C, second.C, first.p, second.p * torch.tensor([[1.0], [2.0]]))
     fugw_plan(first.C, second.C, first.p, 2.0 * second.p)  # unbalanced: any masses
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_ppa_small_gamma_profile_start_stays_on_the_marginals(dtype):
+    # The profile start at gamma = 0.01 scales kernels of a range of thousands of nats; the
+    # float32 kernel iterations once diverged there and returned NaN plans.
+    rng = np.random.RandomState(5)
+    first = pad_graphs([_random_graph(rng, 15) for _ in range(20)], dtype=dtype)
+    second = pad_graphs([_random_graph(rng, 11) for _ in range(20)], dtype=dtype)
+    D = feature_cost(4 * first.F, 4 * second.F)
+    T = fgw_plan_ppa(
+        first.C, second.C, first.p, second.p, D=D, alpha=0.5, gamma=0.01, init="profile"
+    )
+    assert torch.isfinite(T).all()
+    torch.testing.assert_close(T.sum(2), first.p)
+    torch.testing.assert_close(T.sum(1), second.p)

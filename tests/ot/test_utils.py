@@ -55,3 +55,43 @@ def test_sinkhorn_projection_stays_finite_on_underflowing_float32_kernels():
     assert torch.isfinite(T).all() and (T >= 0).all()
     # Columns that underflow entirely cannot be filled; no column gets more than its mass.
     assert (T.sum(1) <= q.float() * (1 + 1e-5)).all()
+
+
+def _column_far_below_the_rows(dtype):
+    """One problem whose column 2 lies 200 nats below every row maximum (underflows in K)."""
+    generator = torch.Generator().manual_seed(3)
+    log_K = -torch.rand(1, 5, 4, generator=generator, dtype=dtype)
+    log_K[:, :, 2] -= 200.0
+    p = torch.full((1, 5), 1 / 5, dtype=dtype)
+    q = torch.full((1, 4), 1 / 4, dtype=dtype)
+    return log_K, p, q
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_one_scaling_update_scales_every_column_when_one_underflows(dtype):
+    # Normalised by its rows only, the kernel has no mass in column 2: its scaling once came out
+    # as q / tiny, and the log-domain plan put e^85 times the column's mass there.
+    log_K, p, q = _column_far_below_the_rows(dtype)
+    log_T = sinkhorn_scaling(log_K, p, q, max_iter=1)
+    T = torch.exp(log_T)
+    torch.testing.assert_close(T.sum(1), q)
+    # A diagonal scaling of K: log T - log K = f_i + g_j, so its double differences vanish.
+    shift = (log_T - log_K).double()
+    double_difference = shift - shift[:, :1, :] - shift[:, :, :1] + shift[:, :1, :1]
+    atol = 4 * 200 * torch.finfo(dtype).eps  # rounding of log-values near -200
+    torch.testing.assert_close(
+        double_difference, torch.zeros_like(double_difference), atol=atol, rtol=0
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_long_scaling_runs_on_wide_kernels_reach_the_marginals(dtype):
+    # Potentials beyond the range of the dtype: the kernel iterations diverge, the problem is
+    # scaled again in the log domain.
+    log_K, p, q = _kernels(4, gamma=1e-3)
+    log_T = sinkhorn_scaling(log_K.to(dtype), p.to(dtype), q.to(dtype), max_iter=2000, tol=1e-9)
+    T = torch.exp(log_T)
+    assert torch.isfinite(T).all()
+    atol = 1e-5 if dtype == torch.float32 else 1e-9
+    torch.testing.assert_close(T.sum(2), p.to(dtype), rtol=0, atol=atol)
+    torch.testing.assert_close(T.sum(1), q.to(dtype), rtol=0, atol=atol)
