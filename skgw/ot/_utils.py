@@ -252,7 +252,7 @@ def sinkhorn_projection(log_K, p, q, *, max_iter, tol=0.0, relaxation=1.0, check
 
 
 def _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation):
-    """The row-normalised log-kernel, its exponential and the scalings ``(a, b)``."""
+    """The row- and column-normalised log-kernel, its exponential and the scalings ``(a, b)``."""
     # Every row, then every column, gets its maximum at 0 (an entry 1 in K), so no row or column
     # underflows entirely. Padding stays -inf: its maxima are raised to the lowest finite value.
     lowest = torch.finfo(log_K.dtype).min
@@ -331,19 +331,20 @@ def _log_domain_scaling(log_K, p, q, max_iter, tol, check_every):
     log_p, log_q = masked_log(p), masked_log(q)
     g = torch.where(q > 0, 0.0, -torch.inf)
     f = None
+    moving = None  # (B, 1) bool once a check has frozen some problems
     tol = max(tol, 10 * torch.finfo(log_K.dtype).eps) if tol > 0 else 0.0
     for iteration in range(max_iter):
         f_new = log_p - safe_logsumexp(log_K + g[:, None, :], dim=2)
         if f is not None and tol > 0 and iteration % check_every == 0:
             rows = torch.where(p > 0, torch.exp(log_p - f_new + f), 0.0)
-            moving = ((rows - p).abs().sum(dim=1) > tol)[:, None]
+            still = ((rows - p).abs().sum(dim=1) > tol)[:, None]
+            moving = still if moving is None else moving & still
             if not moving.any():
                 break
-            f_new = torch.where(moving, f_new, f)
-            g = torch.where(moving, log_q - safe_logsumexp(log_K + f_new[:, :, None], dim=1), g)
-        else:
-            g = log_q - safe_logsumexp(log_K + f_new[:, :, None], dim=1)
-        f = f_new
+        g_new = log_q - safe_logsumexp(log_K + f_new[:, :, None], dim=1)
+        if moving is not None:
+            f_new, g_new = torch.where(moving, f_new, f), torch.where(moving, g_new, g)
+        f, g = f_new, g_new
     return f, g
 
 

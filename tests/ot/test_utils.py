@@ -95,3 +95,18 @@ def test_long_scaling_runs_on_wide_kernels_reach_the_marginals(dtype):
     atol = 1e-5 if dtype == torch.float32 else 1e-9
     torch.testing.assert_close(T.sum(2), p.to(dtype), rtol=0, atol=atol)
     torch.testing.assert_close(T.sum(1), q.to(dtype), rtol=0, atol=atol)
+
+
+def test_log_domain_scaling_of_a_problem_does_not_depend_on_its_batch():
+    # Wide kernels take the log-domain path; a problem frozen by the tolerance stays frozen.
+    log_K, p, q = _kernels(4, gamma=1e-3)
+    together = sinkhorn_scaling(log_K.float(), p.float(), q.float(), max_iter=3000, tol=1e-9)
+    for index in range(2):
+        alone = sinkhorn_scaling(
+            log_K[index : index + 1].float(),
+            p[index : index + 1].float(),
+            q[index : index + 1].float(),
+            max_iter=3000,
+            tol=1e-9,
+        )
+        torch.testing.assert_close(alone[0], together[index], rtol=0, atol=0)
