@@ -260,7 +260,7 @@ def _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation):
     log_K = log_K - log_K.amax(dim=1, keepdim=True).clamp_min(lowest)
     K = exp(log_K)
     tiny = torch.finfo(K.dtype).tiny
-    tol = max(tol, 10 * torch.finfo(K.dtype).eps) if tol > 0 else 0.0
+    tol = _marginal_tolerance(tol, K.dtype)
     # The problems still scaling, when some were set aside (converged); None while all are.
     active = None
     a_all = b_all = None
@@ -301,6 +301,11 @@ def _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation):
     return log_K, K, a_all.index_copy(0, active, a), b_all.index_copy(0, active, b)
 
 
+def _marginal_tolerance(tol, dtype):
+    """``tol`` raised to ten machine epsilons of ``dtype`` (0 stays 0: no freezing)."""
+    return max(tol, 10 * torch.finfo(dtype).eps) if tol > 0 else 0.0
+
+
 # A column whose kernel mass is within this factor (log) of the exp floor makes a problem "lost":
 # the entries of the column that underflowed would carry more than e^-20 of its mass.
 _LOST_MARGIN = 20.0
@@ -332,7 +337,7 @@ def _log_domain_scaling(log_K, p, q, max_iter, tol, check_every):
     g = torch.where(q > 0, 0.0, -torch.inf)
     f = None
     moving = None  # (B, 1) bool once a check has frozen some problems
-    tol = max(tol, 10 * torch.finfo(log_K.dtype).eps) if tol > 0 else 0.0
+    tol = _marginal_tolerance(tol, log_K.dtype)
     for iteration in range(max_iter):
         f_new = log_p - safe_logsumexp(log_K + g[:, None, :], dim=2)
         if f is not None and tol > 0 and iteration % check_every == 0:
