@@ -12,6 +12,7 @@ __all__ = [
     "check_shapes",
     "check_tensors",
     "check_in_unit_interval",
+    "check_per_problem",
     "check_positive_finite",
     "exp",
     "group_by_size",
@@ -31,12 +32,26 @@ def check_in_unit_interval(name, value):
         raise ValueError(f"{name} must be in [0, 1], got {value[bad][0].item()}.")
 
 
-def check_positive_finite(name, value):
-    """``ValueError`` unless every entry of ``value`` (number, array or tensor) is in (0, inf)."""
+def check_positive_finite(name, value, *, allow_zero=False):
+    """``ValueError`` unless every entry of ``value`` (number, array or tensor) is in (0, inf),
+    or in [0, inf) with ``allow_zero``."""
     value = _as_checked_tensor(value)
-    bad = ~((value > 0) & torch.isfinite(value))
+    bad = ~(((value >= 0) if allow_zero else (value > 0)) & torch.isfinite(value))
     if bad.any():
-        raise ValueError(f"{name} must be positive and finite, got {value[bad][0].item()}.")
+        sign = "nonnegative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be {sign} and finite, got {value[bad][0].item()}.")
+
+
+def check_per_problem(named, n_problems):
+    """``ValueError`` unless each value of ``named`` (name -> number or tensor) is a number or a
+    tensor of shape ``(n_problems,)``: one value per problem, never broadcast silently."""
+    for name, value in named.items():
+        shape = tuple(torch.as_tensor(value).shape)
+        if shape not in ((), (n_problems,)):
+            raise ValueError(
+                f"{name} must be a number or of shape ({n_problems},) (one per problem), "
+                f"got shape {shape}."
+            )
 
 
 def check_tensors(named):
@@ -78,27 +93,38 @@ def check_nonnegative(named, names):
             raise ValueError(f"{name} has negative entries; they must be nonnegative.")
 
 
-def check_batch(C1, C2, p, q, *, D=None, plans=None, balanced=False, names=("C1", "C2", "p", "q")):
+def check_batch(
+    C1,
+    C2,
+    p=None,
+    q=None,
+    *,
+    D=None,
+    plans=None,
+    balanced=False,
+    signed_plans=False,
+    names=("C1", "C2", "p", "q", "D", "plans"),
+):
     """``TypeError`` / ``ValueError`` unless the inputs form one padded batch of problems.
 
-    Structures ``(B, n, n)`` and ``(B, m, m)``, node weights ``(B, n)`` and ``(B, m)`` and the
-    optional feature cost ``D`` and plans ``(B, n, m)``: floating tensors of one dtype on one
-    device, with finite entries (so that no NaN comes out of a solver from a NaN that went in),
-    weights and plans nonnegative. ``balanced`` also asks ``p`` and ``q`` to have equal sums
-    (to relative ``1e-4``, ``1e-3`` in float32). ``names`` are the names of the four first
-    arguments in the messages.
+    Structures ``(B, n, n)`` and ``(B, m, m)``, and those of the optional node weights ``(B, n)``
+    and ``(B, m)``, feature cost ``D`` and plans ``(B, n, m)``: floating tensors of one dtype on
+    one device, with finite entries (so that no NaN comes out of a solver from a NaN that went
+    in), weights nonnegative, and plans too unless ``signed_plans`` (the arguments of linear
+    operators). ``balanced`` also asks ``p`` and ``q`` to have equal sums (to relative ``1e-4``,
+    ``1e-3`` in float32). ``names`` are the names of the six arguments in the messages.
     """
-    named = dict(zip(names, (C1, C2, p, q), strict=True))
-    named.update({k: v for k, v in (("D", D), ("plans", plans)) if v is not None})
+    values = (C1, C2, p, q, D, plans)
+    named = {name: v for name, v in zip(names, values, strict=True) if v is not None}
     check_tensors(named)
     if C1.ndim != 3 or C1.shape[1] != C1.shape[2]:
         raise ValueError(f"{names[0]} must have shape (B, n, n), got {tuple(C1.shape)}.")
     B, n = C1.shape[:2]
     m = C2.shape[1] if C2.ndim > 1 else 0
-    expected = dict(zip(names, ((B, n, n), (B, m, m), (B, n), (B, m)), strict=True))
-    expected.update({"D": (B, n, m), "plans": (B, n, m)})
+    shapes = ((B, n, n), (B, m, m), (B, n), (B, m), (B, n, m), (B, n, m))
+    expected = dict(zip(names, shapes, strict=True))
     check_shapes(named, expected, f"B, n, m = {B}, {n}, {m} from {names[0]} and {names[1]}")
-    check_nonnegative(named, (*names[2:], "plans"))
+    check_nonnegative(named, names[2:4] if signed_plans else (*names[2:4], names[5]))
     if balanced:
         rtol = 1e-4 if p.dtype == torch.float64 else 1e-3
         mass_p, mass_q = p.sum(dim=1), q.sum(dim=1)

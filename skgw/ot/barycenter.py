@@ -42,6 +42,11 @@ def barycenter_update(weights, U, plans, mu, H=None):
     C : Tensor of shape (B, n, n)
     F : Tensor of shape (B, n, d) or None
     """
+    _check_inputs(
+        {"weights": weights, "U": U, "plans": plans, "mu": mu, "H": H},
+        {"weights": 2, "U": 3, "plans": 4},
+        ("weights", "plans", "mu"),
+    )
     inverse_mu = torch.where(mu > 0, 1.0 / torch.where(mu > 0, mu, 1.0), 0.0)
     transported = plans @ U[None] @ plans.transpose(2, 3)  # (B, K, n, n)
     C = torch.einsum("bk,bkij->bij", weights, transported)
@@ -88,21 +93,38 @@ def solve_plans(C1, C2, p, q, *, F1=None, F2=None, alpha=0.5, solver="ppa", solv
     raise ValueError(f"solver must be 'ppa' or 'badmm', got {solver!r}.")
 
 
-def _check_barycenter_inputs(weights, U, q, C0, mu, H, F0):
-    """Errors naming the argument unless the inputs are those :func:`fgw_barycenter` takes."""
-    named = {"weights": weights, "U": U, "q": q, "C0": C0, "mu": mu}
-    named.update({k: v for k, v in (("H", H), ("F0", F0)) if v is not None})
+def _check_inputs(named, leading, nonnegative):
+    """Errors naming the argument unless ``named`` (name -> tensor; None skipped) are inputs of
+    :func:`fgw_barycenter` or :func:`barycenter_update`.
+
+    ``leading`` maps the three tensors that set the sizes to their number of dimensions: the
+    weights ``(B, K)``, the atoms ``U`` ``(K, m, m)`` and a barycenter-side tensor with ``n`` in
+    its second-to-last dimension. ``nonnegative``: the names of the weights and plans.
+    """
+    named = {k: v for k, v in named.items() if v is not None}
     check_tensors(named)
-    if weights.ndim != 2 or U.ndim != 3 or C0.ndim != 3:
-        shapes = {k: tuple(named[k].shape) for k in ("weights", "U", "C0")}
-        raise ValueError(f"weights, U and C0 must be 2-D, 3-D and 3-D, got shapes {shapes}.")
-    (B, K), m, n = weights.shape, U.shape[1], C0.shape[1]
-    expected = {"weights": (B, K), "U": (K, m, m), "q": (K, m), "C0": (B, n, n), "mu": (B, n)}
-    if H is not None:
-        d = H.shape[-1]
-        expected.update({"H": (K, m, d), "F0": (B, n, d)})
-    check_shapes(named, expected, f"B, K, n, m = {B}, {K}, {n}, {m} from weights, U and C0")
-    check_nonnegative(named, ("weights", "q", "mu"))
+    names = ", ".join(list(leading)[:-1]) + " and " + list(leading)[-1]
+    if any(named[k].ndim != ndim for k, ndim in leading.items()):
+        dims = [f"{ndim}-D" for ndim in leading.values()]
+        shapes = {k: tuple(named[k].shape) for k in leading}
+        raise ValueError(
+            f"{names} must be {', '.join(dims[:-1])} and {dims[-1]}, got shapes {shapes}."
+        )
+    weights, U, last = (named[k] for k in leading)
+    (B, K), m, n = weights.shape, U.shape[1], last.shape[-2]
+    d = named["H"].shape[-1] if "H" in named else 0
+    expected = {
+        "weights": (B, K),
+        "U": (K, m, m),
+        "q": (K, m),
+        "C0": (B, n, n),
+        "mu": (B, n),
+        "plans": (B, K, n, m),
+        "H": (K, m, d),
+        "F0": (B, n, d),
+    }
+    check_shapes(named, expected, f"B, K, n, m = {B}, {K}, {n}, {m} from {names}")
+    check_nonnegative(named, nonnegative)
 
 
 def fgw_barycenter(
@@ -163,7 +185,11 @@ def fgw_barycenter(
         raise ValueError(f"n_iter must be at least 1, got {n_iter}.")
     if (H is None) != (F0 is None):
         raise ValueError("H and F0 must be given together (fused barycenter) or both omitted.")
-    _check_barycenter_inputs(weights, U, q, C0, mu, H, F0)
+    _check_inputs(
+        {"weights": weights, "U": U, "q": q, "C0": C0, "mu": mu, "H": H, "F0": F0},
+        {"weights": 2, "U": 3, "C0": 3},
+        ("weights", "q", "mu"),
+    )
     n_problems, n_atoms = weights.shape
     n, m = C0.shape[1], U.shape[1]
 

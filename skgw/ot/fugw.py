@@ -31,8 +31,16 @@ References
 
 import torch
 
-from ._utils import check_batch, exp, masked_log, safe_logsumexp
-from .gw import gw_tensor_product
+from ._utils import (
+    check_batch,
+    check_in_unit_interval,
+    check_per_problem,
+    check_positive_finite,
+    exp,
+    masked_log,
+    safe_logsumexp,
+)
+from .gw import square_loss_product
 
 __all__ = ["fugw_loss", "fugw_plan", "kl_divergence", "to_pot_parameters"]
 
@@ -80,10 +88,15 @@ def fugw_loss(P, Cs, Ct, ws, wt, *, D=None, alpha=0.5, rho=1.0, eps=0.0):
     -------
     loss : Tensor of shape (B,)
     """
+    check_batch(Cs, Ct, ws, wt, D=D, plans=P, names=("Cs", "Ct", "ws", "wt", "D", "P"))
+    check_per_problem({"alpha": alpha, "rho": rho, "eps": eps}, P.shape[0])
+    check_in_unit_interval("alpha", alpha)
+    check_positive_finite("rho", rho, allow_zero=True)
+    check_positive_finite("eps", eps, allow_zero=True)
     alpha = torch.as_tensor(alpha, dtype=P.dtype, device=P.device)
     rho = torch.as_tensor(rho, dtype=P.dtype, device=P.device)
     eps = torch.as_tensor(eps, dtype=P.dtype, device=P.device)
-    loss = alpha * (gw_tensor_product(Cs, Ct, P) * P).sum(dim=(1, 2))
+    loss = alpha * (square_loss_product(Cs, Ct, P) * P).sum(dim=(1, 2))
     if D is not None:
         loss = loss + (1.0 - alpha) * (D * P).sum(dim=(1, 2))
     marginals = rho * (_product_kl(P.sum(2), ws, 1) + _product_kl(P.sum(1), wt, 1))
@@ -123,7 +136,7 @@ def _bcd_cost(Q, Cs, Ct, ws, wt, D, alpha, rho, eps):
     unbalanced OT problem with weights :math:`\rho\, m(Q)` and a cost shifted by constants.
     """
     mass = Q.sum(dim=(1, 2))
-    cost = alpha[:, None, None] * gw_tensor_product(Cs, Ct, Q)
+    cost = alpha[:, None, None] * square_loss_product(Cs, Ct, Q)
     if D is not None:
         cost = cost + 0.5 * (1.0 - alpha)[:, None, None] * D
     shift = rho * (
@@ -271,7 +284,7 @@ def fugw_plan(
     n_iter : Tensor of shape (B,), int
         Only with ``return_n_iter``.
     """
-    check_batch(Cs, Ct, ws, wt, D=D, plans=init, names=("Cs", "Ct", "ws", "wt"))
+    check_batch(Cs, Ct, ws, wt, D=D, plans=init, names=("Cs", "Ct", "ws", "wt", "D", "init"))
     batch = Cs.shape[0]
 
     def per_problem(value):

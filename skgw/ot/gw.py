@@ -33,6 +33,7 @@ import torch
 from ._utils import (
     check_batch,
     check_in_unit_interval,
+    check_per_problem,
     check_positive_finite,
     exp,
     masked_log,
@@ -53,6 +54,12 @@ __all__ = [
 ]
 
 
+def _check_alpha(alpha, n_problems):
+    """``ValueError`` unless ``alpha`` is a number or one value per problem, in [0, 1]."""
+    check_per_problem({"alpha": alpha}, n_problems)
+    check_in_unit_interval("alpha", alpha)
+
+
 def _as_batch_scalar(value, like):
     """A float or a ``(B,)`` tensor -> a ``(B, 1, 1)`` tensor broadcastable against plans."""
     value = torch.as_tensor(value, dtype=like.dtype, device=like.device)
@@ -60,7 +67,21 @@ def _as_batch_scalar(value, like):
 
 
 def gw_tensor_product(C1, C2, T):
-    r"""The square-loss tensor product :math:`L(C_1, C_2) \otimes T`, shape ``(B, n, m)``."""
+    r"""The square-loss tensor product :math:`L(C_1, C_2) \otimes T`, shape ``(B, n, m)``.
+
+    Linear in ``T``, which may be any ``(B, n, m)`` tensor (of either sign).
+    """
+    check_batch(C1, C2, plans=T, signed_plans=True, names=_PRODUCT_INPUTS)
+    return square_loss_product(C1, C2, T)
+
+
+# The names of check_batch's six arguments in the messages of the losses and linear operators.
+_PRODUCT_INPUTS = ("C1", "C2", "p", "q", "D", "T")
+_SOLVER_INPUTS = ("C1", "C2", "p", "q", "D", "init")
+
+
+def square_loss_product(C1, C2, T):
+    """:func:`gw_tensor_product` without the input checks, for the solvers' inner loops."""
     return _tensor_product(C1, C2, C1 * C1, C2 * C2, T)
 
 
@@ -108,7 +129,9 @@ def fgw_loss(C1, C2, T, D=None, alpha=1.0):
     loss : Tensor of shape (B,)
         Differentiable in every argument.
     """
-    gw = (gw_tensor_product(C1, C2, T) * T).sum(dim=(1, 2))
+    check_batch(C1, C2, D=D, plans=T, names=_PRODUCT_INPUTS)
+    _check_alpha(alpha, C1.shape[0])
+    gw = (square_loss_product(C1, C2, T) * T).sum(dim=(1, 2))
     if D is None:
         return gw
     alpha = torch.as_tensor(alpha, dtype=T.dtype, device=T.device)
@@ -121,8 +144,11 @@ def fgw_gradient(C1, C2, T, D=None, alpha=1.0):
     .. math:: \alpha \,(L(C_1, C_2) \otimes T + L(C_1^\top, C_2^\top) \otimes T)
               + (1 - \alpha) D
 
-    which is :math:`2 \alpha L \otimes T + (1 - \alpha) D` for symmetric structures.
+    which is :math:`2 \alpha L \otimes T + (1 - \alpha) D` for symmetric structures. Linear in
+    ``T`` up to the constant term, so ``T`` may be of either sign.
     """
+    check_batch(C1, C2, D=D, plans=T, signed_plans=True, names=_PRODUCT_INPUTS)
+    _check_alpha(alpha, C1.shape[0])
     return _gradient_operator(C1, C2, D, alpha)(T)
 
 
@@ -282,9 +308,16 @@ def fgw_plan_ppa(
         Plans in :math:`\Pi(p, q)` (to rounding error), zero on padding.
     """
     check_batch(
-        C1, C2, p, q, D=D, plans=init if isinstance(init, torch.Tensor) else None, balanced=True
+        C1,
+        C2,
+        p,
+        q,
+        D=D,
+        plans=init if isinstance(init, torch.Tensor) else None,
+        balanced=True,
+        names=_SOLVER_INPUTS,
     )
-    check_in_unit_interval("alpha", alpha)
+    _check_alpha(alpha, C1.shape[0])
     check_positive_finite("gamma", gamma)
     if not isinstance(init, torch.Tensor):
         init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)
@@ -364,9 +397,16 @@ def fgw_plan_badmm(
         Row marginals exactly ``p``; column marginals approach ``q`` as BADMM converges.
     """
     check_batch(
-        C1, C2, p, q, D=D, plans=init if isinstance(init, torch.Tensor) else None, balanced=True
+        C1,
+        C2,
+        p,
+        q,
+        D=D,
+        plans=init if isinstance(init, torch.Tensor) else None,
+        balanced=True,
+        names=_SOLVER_INPUTS,
     )
-    check_in_unit_interval("alpha", alpha)
+    _check_alpha(alpha, C1.shape[0])
     check_positive_finite("gamma", gamma)
     log_p, log_q = masked_log(p), masked_log(q)
     if not isinstance(init, torch.Tensor):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from skgw.ot import fgw_barycenter
+from skgw.ot import barycenter_update, fgw_barycenter
 
 
 def _problem(B=2, K=3, n=5, m=4, d=2, seed=0):
@@ -69,3 +69,26 @@ def test_malformed_inputs_are_named(spoil, error, message):
     spoil(problem)
     with pytest.raises(error, match=message):
         _solve(problem)
+
+
+@pytest.mark.parametrize(
+    "spoil, error, message",
+    [
+        (lambda b: b.update(plans=b["plans"][0]), ValueError, "must be 2-D, 3-D and 4-D"),
+        (lambda b: b.update(plans=b["plans"][:, :2]), ValueError, r"plans must have shape"),
+        (lambda b: b.update(mu=b["mu"][:, :4]), ValueError, r"mu must have shape \(2, 5\)"),
+        (lambda b: b.update(H=b["H"][:2]), ValueError, r"H must have shape \(3, 4, 2\)"),
+        (lambda b: b.update(U=b["U"].float()), TypeError, "U has dtype torch.float32"),
+        (lambda b: b["plans"].__setitem__((0, 0, 0, 0), -1.0), ValueError, "plans has negative"),
+    ],
+)
+def test_barycenter_update_names_malformed_inputs(spoil, error, message):
+    problem = _problem()
+    _, _, plans = _solve(problem)
+    update = {k: problem[k] for k in ("weights", "U", "mu", "H")}
+    update["plans"] = plans.clone()
+    spoil(update)
+    with pytest.raises(error, match=message):
+        barycenter_update(
+            update["weights"], update["U"], update["plans"], update["mu"], update["H"]
+        )

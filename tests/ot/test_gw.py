@@ -7,10 +7,13 @@ from skgw._batching import pad_graphs
 from skgw._graphs import Graph
 from skgw.ot import (
     feature_cost,
+    fgw_gradient,
     fgw_loss,
     fgw_plan_badmm,
     fgw_plan_ppa,
+    fugw_loss,
     fugw_plan,
+    gw_tensor_product,
 )
 
 
@@ -189,7 +192,7 @@ BAD_BATCHES = [
     ("batch sizes", lambda b: b.update(C2=b["C2"][:1]), ValueError, "C2 must have shape"),
     ("p of C2", lambda b: b.update(p=b["q"]), ValueError, "must have shape"),
     ("D shape", lambda b: b.update(D=b["D"][:, :, :2]), ValueError, "D must have shape"),
-    ("init shape", lambda b: b.update(init=b["D"][:, :2]), ValueError, "plans must have shape"),
+    ("init shape", lambda b: b.update(init=b["D"][:, :2]), ValueError, "init must have shape"),
     ("dtypes", lambda b: b.update(C2=b["C2"].float()), TypeError, "cast them alike"),
     ("integers", lambda b: b.update(C1=b["C1"].long()), TypeError, "need float32 or float64"),
     ("NaN", lambda b: b["C1"].__setitem__((0, 0, 1), np.nan), ValueError, "C1 has non-finite"),
@@ -199,7 +202,7 @@ BAD_BATCHES = [
         "negative plan",
         lambda b: b["init"].__setitem__((0, 0, 0), -1.0),
         ValueError,
-        "plans has neg",
+        "init has neg",
     ),
 ]
 
@@ -246,3 +249,51 @@ def test_ppa_small_gamma_profile_start_stays_on_the_marginals(dtype):
     assert torch.isfinite(T).all()
     torch.testing.assert_close(T.sum(2), first.p)
     torch.testing.assert_close(T.sum(1), second.p)
+
+
+BAD_LOSS_INPUTS = [
+    ("2-D plans", lambda b: b.update(T=b["T"][0]), r"T must have shape \(2, \d+, \d+\)"),
+    ("swapped", lambda b: b.update(T=b["T"].transpose(1, 2)), "T must have shape"),
+    ("D shape", lambda b: b.update(D=b["D"][:1]), "D must have shape"),
+    ("NaN plan", lambda b: b["T"].__setitem__((1, 0, 0), np.nan), "T has non-finite"),
+    ("alpha range", lambda b: b.update(alpha=1.5), r"alpha must be in \[0, 1\]"),
+    ("alpha shape", lambda b: b.update(alpha=torch.full((2, 1), 0.5)), r"alpha must be a number"),
+]
+
+
+@pytest.mark.parametrize(
+    "spoil, message", [case[1:] for case in BAD_LOSS_INPUTS], ids=[c[0] for c in BAD_LOSS_INPUTS]
+)
+@pytest.mark.parametrize("function", [fgw_loss, fgw_gradient, fugw_loss])
+def test_losses_and_gradients_reject_malformed_inputs(random_pairs, function, spoil, message):
+    # A 2-D or transposed plan would broadcast against the batch silently.
+    first = pad_graphs([a for a, _ in random_pairs[:2]])
+    second = pad_graphs([b for _, b in random_pairs[:2]])
+    T = first.p[:, :, None] * second.p[:, None, :]
+    batch = {"T": T.clone(), "D": feature_cost(first.F, second.F), "alpha": 0.5}
+    spoil(batch)
+    if function is fugw_loss:  # the FUGW loss names its plans P, its structures Cs and Ct
+        message = message.replace("T ", "P ")
+        with pytest.raises(ValueError, match=message):
+            fugw_loss(
+                batch["T"], first.C, second.C, first.p, second.p, D=batch["D"], alpha=batch["alpha"]
+            )
+    else:
+        with pytest.raises(ValueError, match=message):
+            function(first.C, second.C, batch["T"], batch["D"], batch["alpha"])
+
+
+def test_losses_reject_negative_plans_but_operators_take_any_sign(random_pairs):
+    first = pad_graphs([a for a, _ in random_pairs[:2]])
+    second = pad_graphs([b for _, b in random_pairs[:2]])
+    direction = torch.randn(2, first.C.shape[1], second.C.shape[1], dtype=torch.float64)
+    with pytest.raises(ValueError, match="T has negative entries"):
+        fgw_loss(first.C, second.C, direction)
+    with pytest.raises(ValueError, match="P has negative entries"):
+        fugw_loss(direction, first.C, second.C, first.p, second.p)
+    with pytest.raises(ValueError, match="rho must be nonnegative"):
+        fugw_loss(direction.abs(), first.C, second.C, first.p, second.p, rho=-1.0)
+    # Linear in T: L (x) (-T) = -(L (x) T), so a signed direction is a valid argument.
+    product = gw_tensor_product(first.C, second.C, direction)
+    torch.testing.assert_close(gw_tensor_product(first.C, second.C, -direction), -product)
+    torch.testing.assert_close(fgw_gradient(first.C, second.C, -direction), -2.0 * product)
