@@ -1,5 +1,6 @@
 r"""Gromov-Wasserstein factorization (GWF, Xu 2020): graphs as GW barycenters of learned atoms."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -120,7 +121,8 @@ class GromovWassersteinFactorization(
         ``"sample"`` when ``K`` exceeds the number of graphs), or as random graphs of
         ``atom_size`` nodes.
     atom_size : int, default=None
-        Size of random atoms; the median training graph size when None.
+        Size of random atoms; the median training graph size when None. Ignored, with a
+        warning, by the other ``init`` options.
     max_iter : int, default=10
         Training epochs.
     transform_max_iter : int, default=3
@@ -359,6 +361,13 @@ class GromovWassersteinFactorization(
     def _initial_atoms(self, graphs, rng, device, dtype, generator):
         K = self.n_components
         if self.init != "random":
+            if self.atom_size is not None:
+                warnings.warn(
+                    f"atom_size={self.atom_size} is ignored with init={self.init!r}: the atoms "
+                    "take the sizes of the sampled graphs (init='random' uses it).",
+                    UserWarning,
+                    stacklevel=2,
+                )
             atoms = [graphs[i] for i in self._sampled_graph_indices(graphs, rng)]
             sizes = np.array([g.n_nodes for g in atoms])
             batch = pad_graphs(atoms, device=device, dtype=dtype)

@@ -164,6 +164,14 @@ def test_sample_by_size_draws_one_atom_per_size_stratum():
     assert [a.n_nodes for a in plain.components_] == [a.n_nodes for a in by_size.components_]
 
 
+def test_atom_size_without_random_atoms_warns(sbm):
+    graphs, _ = sbm
+    with pytest.warns(UserWarning, match="atom_size=6 is ignored with init='sample'"):
+        model = _small(atom_size=6, max_iter=1).fit(graphs[:10])
+    sizes = {atom.n_nodes for atom in model.components_}
+    assert sizes <= {g.n_nodes for g in graphs[:10]}  # the sampled graphs, not size 6
+
+
 def test_graphs_without_features():
     graphs, _ = make_sbm_graphs(8, n_nodes=(6, 9), random_state=2)
     structures = [g.C for g in graphs]
