@@ -84,6 +84,7 @@ def main():
     )
     args.add_argument("--methods", nargs="+", default=["FGWK", "GWB-KM", "FGWK+SVC"])
     args.add_argument("--seeds", type=int, default=10)
+    args.add_argument("--first-seed", type=int, default=0, help="splits seeds between processes")
     args.add_argument("--solver", choices=["pot", "torch"], default="torch")
     args.add_argument("--alpha", type=float, default=0.5)
     args.add_argument("--features", choices=["raw", "standardized", "none"], default="standardized")
@@ -105,6 +106,7 @@ def main():
         help="FGWK clustering: beta at these quantiles of the discrepancies (0.5: the median)",
     )  # fmt: skip
     args = args.parse_args()
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
 
     print(f"{'method':>10} {'dataset':>14} {'ours (%)':>14} {'paper (%)':>12} {'majority':>9} "
           f"{'seconds':>8}")  # fmt: skip
@@ -130,7 +132,7 @@ def main():
                         y, SpectralClustering(2, affinity="precomputed", random_state=seed)
                         .fit_predict(affinity),
                     )
-                    for seed in range(args.seeds)
+                    for seed in seeds
                 ]  # fmt: skip
                 paper = PAPER_CLUSTERING[("FGWK", dataset)]
                 seconds = time.perf_counter() - start
@@ -147,14 +149,16 @@ def main():
                         barycenter_size=barycenter_size, random_state=seed, **solver,
                     ).fit_predict(graphs),
                 )
-                for seed in range(args.seeds)
+                for seed in seeds
             ]  # fmt: skip
             paper = PAPER_CLUSTERING[("GWB-KM", dataset)]
             seconds = (time.perf_counter() - start) / args.seeds
             report("GWB-KM", dataset, accuracies, paper, majority, seconds)
+            per_seed = zip(seeds, accuracies, strict=True)
+            print(f"  per seed: {', '.join(f'{s}: {a:.2f}' for s, a in per_seed)}", flush=True)
         if "FGWK+SVC" in args.methods and dataset in PAPER_CLASSIFICATION:
             start = time.perf_counter()
-            accuracies = [fgwk_svc_accuracy(D, y, seed) for seed in range(min(args.seeds, 3))]
+            accuracies = [fgwk_svc_accuracy(D, y, seed) for seed in seeds[:3]]
             paper = PAPER_CLASSIFICATION[dataset]
             report("FGWK+SVC", dataset, accuracies, paper, majority, time.perf_counter() - start)
 
