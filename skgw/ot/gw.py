@@ -54,6 +54,12 @@ __all__ = [
 ]
 
 
+# The names of check_batch's six arguments in the messages of the losses and linear operators,
+# and in those of the solvers.
+_PRODUCT_INPUTS = ("C1", "C2", "p", "q", "D", "T")
+_SOLVER_INPUTS = ("C1", "C2", "p", "q", "D", "init")
+
+
 def _check_alpha(alpha, n_problems):
     """``ValueError`` unless ``alpha`` is a number or one value per problem, in [0, 1]."""
     check_per_problem({"alpha": alpha}, n_problems)
@@ -73,11 +79,6 @@ def gw_tensor_product(C1, C2, T):
     """
     check_batch(C1, C2, plans=T, signed_plans=True, names=_PRODUCT_INPUTS)
     return square_loss_product(C1, C2, T)
-
-
-# The names of check_batch's six arguments in the messages of the losses and linear operators.
-_PRODUCT_INPUTS = ("C1", "C2", "p", "q", "D", "T")
-_SOLVER_INPUTS = ("C1", "C2", "p", "q", "D", "init")
 
 
 def square_loss_product(C1, C2, T):
