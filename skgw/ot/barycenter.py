@@ -47,6 +47,11 @@ def barycenter_update(weights, U, plans, mu, H=None):
         {"weights": 2, "U": 3, "plans": 4},
         ("weights", "plans", "mu"),
     )
+    return _closed_form(weights, U, plans, mu, H)
+
+
+def _closed_form(weights, U, plans, mu, H):
+    """:func:`barycenter_update` without the input checks, for :func:`fgw_barycenter`'s steps."""
     inverse_mu = torch.where(mu > 0, 1.0 / torch.where(mu > 0, mu, 1.0), 0.0)
     transported = plans @ U[None] @ plans.transpose(2, 3)  # (B, K, n, n)
     C = torch.einsum("bk,bkij->bij", weights, transported)
@@ -219,7 +224,8 @@ def fgw_barycenter(
                     solver_params=solver_params,
                 ).reshape(n_problems, len(atoms), n, width)
         last = step == n_iter - 1
-        C, F = barycenter_update(
+        # The inputs were checked on entry; the plans come from the solvers.
+        C, F = _closed_form(
             weights if last else detached_weights,
             U if last else U.detach(),
             plans,

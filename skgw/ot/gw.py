@@ -66,6 +66,15 @@ def _check_alpha(alpha, n_problems):
     check_in_unit_interval("alpha", alpha)
 
 
+def _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma):
+    """The checks of the balanced solvers: one padded batch (``init`` when it is a tensor),
+    ``alpha`` in [0, 1] per problem, ``gamma`` positive."""
+    plans = init if isinstance(init, torch.Tensor) else None
+    check_batch(C1, C2, p, q, D=D, plans=plans, balanced=True, names=_SOLVER_INPUTS)
+    _check_alpha(alpha, C1.shape[0])
+    check_positive_finite("gamma", gamma)
+
+
 def _as_batch_scalar(value, like):
     """A float or a ``(B,)`` tensor -> a ``(B, 1, 1)`` tensor broadcastable against plans."""
     value = torch.as_tensor(value, dtype=like.dtype, device=like.device)
@@ -308,18 +317,7 @@ def fgw_plan_ppa(
     T : Tensor of shape (B, n, m)
         Plans in :math:`\Pi(p, q)` (to rounding error), zero on padding.
     """
-    check_batch(
-        C1,
-        C2,
-        p,
-        q,
-        D=D,
-        plans=init if isinstance(init, torch.Tensor) else None,
-        balanced=True,
-        names=_SOLVER_INPUTS,
-    )
-    _check_alpha(alpha, C1.shape[0])
-    check_positive_finite("gamma", gamma)
+    _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma)
     if not isinstance(init, torch.Tensor):
         init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)
     # No mass on zero-weight nodes, whatever the initial plans say (Sinkhorn relies on it).
@@ -397,18 +395,7 @@ def fgw_plan_badmm(
     T : Tensor of shape (B, n, m)
         Row marginals exactly ``p``; column marginals approach ``q`` as BADMM converges.
     """
-    check_batch(
-        C1,
-        C2,
-        p,
-        q,
-        D=D,
-        plans=init if isinstance(init, torch.Tensor) else None,
-        balanced=True,
-        names=_SOLVER_INPUTS,
-    )
-    _check_alpha(alpha, C1.shape[0])
-    check_positive_finite("gamma", gamma)
+    _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma)
     log_p, log_q = masked_log(p), masked_log(q)
     if not isinstance(init, torch.Tensor):
         init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)
