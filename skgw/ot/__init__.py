@@ -1,12 +1,11 @@
 """Batched torch optimal-transport kernels over padded graph batches (no scikit-learn here).
 
 Shapes follow one convention: ``B`` problems, structures ``(B, n, n)`` and ``(B, m, m)``, node
-weights ``(B, n)`` and ``(B, m)`` that are zero on padded nodes, plans ``(B, n, m)``. The solvers,
-the losses and gradients, and the barycenter functions check that their inputs are such a batch
-(floating tensors of one dtype on one device, finite, with nonnegative weights and plans, of equal
-sums for the balanced solvers, trade-offs given as a number or one per problem) and raise a
-``TypeError`` or ``ValueError`` naming the argument otherwise, so that nothing is broadcast
-silently.
+weights ``(B, n)`` and ``(B, m)`` that are zero on padded nodes, plans ``(B, n, m)``. Every
+function here checks that its inputs are such a batch (floating tensors of one dtype on one
+device, finite, with nonnegative weights and plans, of equal sums for the balanced solvers,
+trade-offs given as a number or one per problem) and raises a ``TypeError`` or ``ValueError``
+naming the argument otherwise, so that nothing is broadcast silently.
 """
 
 from .barycenter import barycenter_update, fgw_barycenter, solve_plans

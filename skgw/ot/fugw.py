@@ -34,8 +34,10 @@ import torch
 from ._utils import (
     check_batch,
     check_in_unit_interval,
+    check_nonnegative,
     check_per_problem,
     check_positive_finite,
+    check_tensors,
     exp,
     masked_log,
     safe_logsumexp,
@@ -50,7 +52,30 @@ def kl_divergence(a, b, dims):
 
     Entries where ``a = 0`` contribute ``b`` (with a zero gradient in ``a``, so that padded
     entries never produce NaN gradients); entries with ``b = 0`` must have ``a = 0`` (padding).
+
+    Parameters
+    ----------
+    a, b : Tensor
+        Nonnegative measures of one shape, dtype and device.
+    dims : int or tuple of int
+        The dimensions summed over.
+
+    Returns
+    -------
+    kl : Tensor
+        The other dimensions of ``a``; differentiable in ``a`` and ``b``.
     """
+    check_tensors({"a": a, "b": b})
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have one shape, got {tuple(a.shape)} and {tuple(b.shape)}.")
+    check_nonnegative({"a": a, "b": b}, ("a", "b"))
+    if ((b == 0) & (a > 0)).any():
+        raise ValueError("a has mass where b is 0: the divergence is infinite.")
+    return _kl_divergence(a, b, dims)
+
+
+def _kl_divergence(a, b, dims):
+    """:func:`kl_divergence` without the input checks, for the losses and solvers."""
     positive = a > 0
     safe_a = torch.where(positive, a, torch.ones_like(a))
     safe_b = torch.where(b > 0, b, torch.ones_like(b))
@@ -61,7 +86,7 @@ def kl_divergence(a, b, dims):
 def _product_kl(mu, nu, dims):
     r""":math:`\mathrm{KL}(\mu \otimes \mu | \nu \otimes \nu)` in closed form."""
     mass_mu, mass_nu = mu.sum(dim=dims), nu.sum(dim=dims)
-    return 2.0 * mass_mu * kl_divergence(mu, nu, dims) + (mass_mu - mass_nu) ** 2
+    return 2.0 * mass_mu * _kl_divergence(mu, nu, dims) + (mass_mu - mass_nu) ** 2
 
 
 def fugw_loss(P, Cs, Ct, ws, wt, *, D=None, alpha=0.5, rho=1.0, eps=0.0):
@@ -140,14 +165,14 @@ def _bcd_cost(Q, Cs, Ct, ws, wt, D, alpha, rho, eps):
     if D is not None:
         cost = cost + 0.5 * (1.0 - alpha)[:, None, None] * D
     shift = rho * (
-        kl_divergence(Q.sum(2), ws, 1)
-        + kl_divergence(Q.sum(1), wt, 1)
+        _kl_divergence(Q.sum(2), ws, 1)
+        + _kl_divergence(Q.sum(1), wt, 1)
         + 2.0 * mass
         - ws.sum(1)
         - wt.sum(1)
     )
     reference = ws[:, :, None] * wt[:, None, :]
-    shift = shift + eps * (kl_divergence(Q, reference, (1, 2)) + mass - reference.sum((1, 2)))
+    shift = shift + eps * (_kl_divergence(Q, reference, (1, 2)) + mass - reference.sum((1, 2)))
     # A plan whose mass vanished is the zero plan, a fixed point: keep the marginal weight
     # positive (rho times a tiny mass underflows to 0 in float32) so that the MM step maps it
     # to zero again instead of dividing by zero.

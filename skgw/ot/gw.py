@@ -35,6 +35,7 @@ from ._utils import (
     check_in_unit_interval,
     check_per_problem,
     check_positive_finite,
+    check_tensors,
     exp,
     masked_log,
     round_to_marginals,
@@ -114,7 +115,17 @@ def _tensor_product(C1, C2, C1_squared, C2_squared, T):
 
 
 def feature_cost(F1, F2):
-    r"""Squared Euclidean feature cost :math:`D_{ij} = \|F_{1,i} - F_{2,j}\|^2`, ``(B, n, m)``."""
+    r"""Squared Euclidean feature cost :math:`D_{ij} = \|F_{1,i} - F_{2,j}\|^2`, ``(B, n, m)``.
+
+    ``F1`` of shape ``(B, n, d)`` and ``F2`` of shape ``(B, m, d)``: finite floating tensors of
+    one dtype and device.
+    """
+    check_tensors({"F1": F1, "F2": F2})
+    if F1.ndim != 3 or F2.ndim != 3 or F1.shape[0] != F2.shape[0] or F1.shape[2] != F2.shape[2]:
+        raise ValueError(
+            "F1 and F2 must have shapes (B, n, d) and (B, m, d), got "
+            f"{tuple(F1.shape)} and {tuple(F2.shape)}."
+        )
     squared = (F1 * F1).sum(-1)[:, :, None] + (F2 * F2).sum(-1)[:, None, :]
     return (squared - 2.0 * F1 @ F2.transpose(1, 2)).clamp_min(0.0)
 
@@ -188,6 +199,10 @@ def _gradient_operator(C1, C2, D, alpha, *, scale=1.0, up_to_row_constants=False
     return gradient
 
 
+# Quantiles of the distance distributions compared by the "profile" start.
+_PROFILE_QUANTILES = 32
+
+
 def _distance_quantiles(C, p, n_quantiles):
     """Quantile functions of the rows of ``C`` under the weights ``p``: ``(B, n, n_quantiles)``."""
     values, order = torch.sort(C, dim=2)
@@ -199,7 +214,9 @@ def _distance_quantiles(C, p, n_quantiles):
     return torch.gather(values, 2, index)
 
 
-def initial_plan(C1, C2, p, q, *, D=None, alpha=1.0, init="product", gamma=0.01, n_quantiles=32):
+def initial_plan(
+    C1, C2, p, q, *, D=None, alpha=1.0, init="product", gamma=0.01, n_quantiles=_PROFILE_QUANTILES
+):
     r"""Starting plans of the GW solvers.
 
     ``"product"``
@@ -213,10 +230,32 @@ def initial_plan(C1, C2, p, q, *, D=None, alpha=1.0, init="product", gamma=0.01,
         Mémoli 2011), estimated on ``n_quantiles`` quantiles. It matches nodes with the same
         distance profile and lets the solvers recover a node permutation (GW(G, G) -> 0).
 
+    Parameters
+    ----------
+    C1, C2, p, q, D, alpha :
+        One balanced problem per batch entry, as in :func:`fgw_plan_ppa`.
+    init : {"product", "profile"}, default="product"
+    gamma : float, default=0.01
+        Entropic regularisation of ``"profile"``.
+    n_quantiles : int, default=32
+        Quantiles of the distance distributions of ``"profile"``.
+
     Returns
     -------
     T0 : Tensor of shape (B, n, m)
+        Column marginals ``q``; row marginals ``p`` (``"profile"``: to the accuracy of 1000
+        Sinkhorn updates, which small ``gamma`` may not reach; the solvers project anyway).
     """
+    check_batch(C1, C2, p, q, D=D, balanced=True, names=_SOLVER_INPUTS)
+    _check_alpha(alpha, C1.shape[0])
+    check_positive_finite("gamma", gamma)
+    if not (isinstance(n_quantiles, int) and n_quantiles >= 1):
+        raise ValueError(f"n_quantiles must be a positive integer, got {n_quantiles!r}.")
+    return _initial_plan(C1, C2, p, q, D, alpha, init, gamma, n_quantiles)
+
+
+def _initial_plan(C1, C2, p, q, D, alpha, init, gamma, n_quantiles=_PROFILE_QUANTILES):
+    """:func:`initial_plan` without the input checks, for the solvers (which made them)."""
     if init == "product":
         return p[:, :, None] * q[:, None, :]
     if init != "profile":
@@ -319,7 +358,7 @@ def fgw_plan_ppa(
     """
     _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma)
     if not isinstance(init, torch.Tensor):
-        init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)
+        init = _initial_plan(C1, C2, p, q, D, alpha, init, gamma)
     # No mass on zero-weight nodes, whatever the initial plans say (Sinkhorn relies on it).
     support = (p > 0)[:, :, None] & (q > 0)[:, None, :]
     log_T = masked_log(init).masked_fill(~support, -torch.inf)
@@ -398,7 +437,7 @@ def fgw_plan_badmm(
     _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma)
     log_p, log_q = masked_log(p), masked_log(q)
     if not isinstance(init, torch.Tensor):
-        init = initial_plan(C1, C2, p, q, D=D, alpha=alpha, init=init, gamma=gamma)
+        init = _initial_plan(C1, C2, p, q, D, alpha, init, gamma)
     log_T = masked_log(init)
     alpha_b = _as_batch_scalar(1.0 if D is None else alpha, init)
     linear = alpha_b * (((C1 * C1) @ p[:, :, None]) + ((C2 * C2) @ q[:, :, None]).transpose(1, 2))

@@ -7,7 +7,7 @@ from ot.gromov._unbalanced import fused_unbalanced_across_spaces_cost
 
 from skgw._batching import pad_graphs
 from skgw.datasets import make_sbm_pairs
-from skgw.ot import feature_cost, fugw_loss, fugw_plan, to_pot_parameters
+from skgw.ot import feature_cost, fugw_loss, fugw_plan, kl_divergence, to_pot_parameters
 
 
 def _pot_objective(a, b, P, alpha, rho, eps):
@@ -184,3 +184,20 @@ def test_pot_parameters_are_checked(alpha, rho, eps, message):
     with pytest.raises(ValueError, match=message):
         to_pot_parameters(alpha, rho, eps)
     assert to_pot_parameters(0.25, 2.0, 0.5) == (3.0, 8.0, 2.0)
+
+
+def test_kl_divergence_matches_its_formula_and_checks_its_measures():
+    a = torch.tensor([[0.2, 0.3, 0.0], [0.5, 0.1, 0.4]], dtype=torch.float64)
+    b = torch.tensor([[0.4, 0.1, 0.2], [0.5, 0.3, 0.3]], dtype=torch.float64)
+    positive = a > 0
+    expected = torch.where(positive, a * torch.log(a / b), 0.0).sum(1) - a.sum(1) + b.sum(1)
+    torch.testing.assert_close(kl_divergence(a, b, 1), expected)
+    torch.testing.assert_close(kl_divergence(a, b, (0, 1)), expected.sum())
+    with pytest.raises(ValueError, match="a has mass where b is 0"):
+        kl_divergence(b, a, 1)
+    with pytest.raises(ValueError, match="b has negative entries"):
+        kl_divergence(a, -b, 1)
+    with pytest.raises(ValueError, match=r"one shape, got \(2, 3\) and \(2, 2\)"):
+        kl_divergence(a, b[:, :2], 1)
+    with pytest.raises(TypeError, match="b must be a torch.Tensor"):
+        kl_divergence(a, b.numpy(), 1)

@@ -14,6 +14,7 @@ from skgw.ot import (
     fugw_loss,
     fugw_plan,
     gw_tensor_product,
+    initial_plan,
 )
 
 
@@ -297,3 +298,57 @@ def test_losses_reject_negative_plans_but_operators_take_any_sign(random_pairs):
     product = gw_tensor_product(first.C, second.C, direction)
     torch.testing.assert_close(gw_tensor_product(first.C, second.C, -direction), -product)
     torch.testing.assert_close(fgw_gradient(first.C, second.C, -direction), -2.0 * product)
+
+
+def test_feature_cost_is_the_squared_distance_and_checks_shapes():
+    rng = np.random.RandomState(0)
+    F1, F2 = torch.tensor(rng.randn(2, 4, 3)), torch.tensor(rng.randn(2, 5, 3))
+    expected = ((F1[:, :, None, :] - F2[:, None, :, :]) ** 2).sum(-1)
+    torch.testing.assert_close(feature_cost(F1, F2), expected)
+    with pytest.raises(
+        ValueError, match=r"shapes \(B, n, d\) and \(B, m, d\), got \(2, 4, 3\) and"
+    ):
+        feature_cost(F1, F2[..., :2])
+    with pytest.raises(ValueError, match="F1 and F2 must have shapes"):
+        feature_cost(F1[0], F2[0])
+    with pytest.raises(TypeError, match="F2 has dtype torch.float32, F1 torch.float64"):
+        feature_cost(F1, F2.float())
+    F2[1, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="F2 has non-finite entries"):
+        feature_cost(F1, F2)
+
+
+@pytest.mark.parametrize("init", ["product", "profile"])
+def test_initial_plan_lies_on_the_marginals(random_pairs, init):
+    first = pad_graphs([a for a, _ in random_pairs[:3]])
+    second = pad_graphs([b for _, b in random_pairs[:3]])
+    D = feature_cost(first.F, second.F)
+    # gamma 0.1: the profile's entropic problem converges within its 1000 Sinkhorn updates.
+    T0 = initial_plan(first.C, second.C, first.p, second.p, D=D, alpha=0.5, init=init, gamma=0.1)
+    torch.testing.assert_close(T0.sum(2), first.p)
+    torch.testing.assert_close(T0.sum(1), second.p)
+    if init == "product":
+        torch.testing.assert_close(T0, first.p[:, :, None] * second.p[:, None, :])
+
+
+BAD_START_INPUTS = [
+    ("masses", {"q": lambda q: 2 * q}, "Problem 0: p sums to 1 and q to 2"),
+    ("weights shape", {"p": lambda p: p[:, :-1]}, "p must have shape"),
+    ("alpha", {"alpha": 2.0}, r"alpha must be in \[0, 1\]"),
+    ("gamma", {"gamma": 0.0}, "gamma must be positive"),
+    ("quantiles", {"n_quantiles": 0}, "n_quantiles must be a positive integer"),
+    ("init", {"init": "uniform"}, "init must be 'product' or 'profile'"),
+]
+
+
+@pytest.mark.parametrize(
+    "changes, message", [c[1:] for c in BAD_START_INPUTS], ids=[c[0] for c in BAD_START_INPUTS]
+)
+def test_initial_plan_names_malformed_inputs(random_pairs, changes, message):
+    first = pad_graphs([a for a, _ in random_pairs[:2]])
+    second = pad_graphs([b for _, b in random_pairs[:2]])
+    arguments = {"p": first.p, "q": second.p, "init": "profile"}
+    for name, change in changes.items():
+        arguments[name] = change(arguments[name]) if callable(change) else change
+    with pytest.raises(ValueError, match=message):
+        initial_plan(first.C, second.C, **arguments)
