@@ -1,10 +1,11 @@
 """Table 2 of Xu (AAAI 2020): 10-fold cross-validated accuracy of ``Pipeline(GWF, SVC)``.
 
 GWF is fitted on the training folds only and embeds the test fold inductively (atoms frozen).
-With ``--beta B`` > 0 the fit uses the labels of the training folds through the paper's
-semi-supervised loss (eq. 14; the paper's Table 2 learns GWF this way); the test fold is embedded
-without its labels. The SVC sees the logits ``z`` of the weights (``--embedding logits``:
-``log w - mean(log w)``, as in the clustering script) or the weights themselves.
+The fit uses the labels of the training folds through the paper's semi-supervised loss (eq. 14,
+weight ``--beta``, 10 by default; the paper's Table 2 learns GWF this way but does not give the
+weight; ``--beta 0`` fits without labels); the test fold is embedded without its labels. The SVC
+sees the logits ``z`` of the weights (``--embedding logits``: ``log w - mean(log w)``, as in the
+clustering script) or the weights themselves.
 
 Each fold's embeddings are computed once and scored by two SVCs: ``C = --svc-c``, and ``C``
 chosen among ``--svc-c-grid`` by 5-fold cross-validation inside the training folds (as the
@@ -41,7 +42,9 @@ def main():
     args.add_argument("--solvers", nargs="+", default=["ppa", "badmm"])
     args.add_argument("--max-iter", type=int, default=10, help="epochs")
     args.add_argument("--n-components", type=int, default=30)
-    args.add_argument("--beta", type=float, default=0.0, help="semi-supervised weight (eq. 14)")
+    args.add_argument(
+        "--beta", type=float, default=10.0, help="semi-supervised weight (eq. 14); 0: no labels"
+    )
     args.add_argument(
         "--atom-learning-rate", type=float, default=None, help="0 keeps the sampled atoms"
     )
