@@ -68,8 +68,8 @@ def _check_alpha(alpha, n_problems):
 
 
 def _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma):
-    """The checks of the balanced solvers: one padded batch (``init`` when it is a tensor),
-    ``alpha`` in [0, 1] per problem, ``gamma`` positive."""
+    """The checks of the balanced solvers and of their start: one padded batch (``init`` when it
+    is a tensor), ``alpha`` in [0, 1] per problem, ``gamma`` positive."""
     plans = init if isinstance(init, torch.Tensor) else None
     check_batch(C1, C2, p, q, D=D, plans=plans, balanced=True, names=_SOLVER_INPUTS)
     _check_alpha(alpha, C1.shape[0])
@@ -246,9 +246,7 @@ def initial_plan(
         Column marginals ``q``; row marginals ``p`` (``"profile"``: to the accuracy of 1000
         Sinkhorn updates, which small ``gamma`` may not reach; the solvers project anyway).
     """
-    check_batch(C1, C2, p, q, D=D, balanced=True, names=_SOLVER_INPUTS)
-    _check_alpha(alpha, C1.shape[0])
-    check_positive_finite("gamma", gamma)
+    _check_solver_inputs(C1, C2, p, q, D, None, alpha, gamma)
     if not (isinstance(n_quantiles, int) and n_quantiles >= 1):
         raise ValueError(f"n_quantiles must be a positive integer, got {n_quantiles!r}.")
     return _initial_plan(C1, C2, p, q, D, alpha, init, gamma, n_quantiles)
