@@ -75,7 +75,7 @@ def main():
 
     classifiers = {
         f"C={args.svc_c:g}": SVC(C=args.svc_c),
-        "C by inner CV": GridSearchCV(
+        "by inner CV": GridSearchCV(
             SVC(), {"C": args.svc_c_grid, "gamma": [_gamma(g) for g in args.svc_gamma_grid]}, cv=5
         ),
     }
