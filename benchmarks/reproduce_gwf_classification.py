@@ -61,7 +61,11 @@ def main():
         "--svc-c-grid", type=float, nargs="+", default=[0.1, 1.0, 10.0, 100.0, 1000.0]
     )
     args.add_argument(
-        "--svc-gamma-grid", nargs="+", default=["scale"], help="'scale', 'auto' or numbers"
+        "--svc-gamma-grid",
+        type=_gamma,
+        nargs="+",
+        default=["scale"],
+        help="'scale', 'auto' or numbers",
     )
     args.add_argument("--save-embeddings", type=Path, default=None, metavar="DIR")
     args.add_argument(
@@ -72,11 +76,13 @@ def main():
     args.add_argument("--folds", type=int, nargs="+", default=list(range(10)), choices=range(10))
     args.add_argument("--cv-seed", type=int, default=0, help="seed of the 10-fold split")
     args = args.parse_args()
+    if args.save_embeddings is not None:
+        args.save_embeddings.mkdir(parents=True, exist_ok=True)
 
     classifiers = {
         f"C={args.svc_c:g}": SVC(C=args.svc_c),
         "by inner CV": GridSearchCV(
-            SVC(), {"C": args.svc_c_grid, "gamma": [_gamma(g) for g in args.svc_gamma_grid]}, cv=5
+            SVC(), {"C": args.svc_c_grid, "gamma": args.svc_gamma_grid}, cv=5
         ),
     }
     print(f"{'solver':>6} {'dataset':>12} {'SVC':>14} {'ours (%)':>14} {'paper (%)':>12} {'s':>6}")
@@ -103,7 +109,6 @@ def main():
                 Z_train = embed.fit_transform([graphs[i] for i in train], y[train])
                 Z_test = embed.transform([graphs[i] for i in test])
                 if args.save_embeddings is not None:
-                    args.save_embeddings.mkdir(parents=True, exist_ok=True)
                     np.savez(
                         args.save_embeddings
                         / f"{dataset}_{solver}_split{args.cv_seed}_fold{fold}.npz",
