@@ -37,7 +37,7 @@ def _pot_and_ulot_losses(model, pairs, alphas, rhos):
             )  # fmt: skip
         except ValueError:  # "There is NaN in coupling": POT gives up on this pair
             continue
-        batch = {k: torch.as_tensor(v)[None] for k, v in inputs.items()}
+        batch = {name: torch.as_tensor(array)[None] for name, array in inputs.items()}
         plan = torch.as_tensor(plan)[None]
         loss = fugw_loss(plan, batch["Cs"], batch["Ct"], batch["ws"], batch["wt"],
                          D=batch["D"], alpha=alphas[k], rho=rhos[k])  # fmt: skip
