@@ -11,6 +11,7 @@ a graph of ``barycenter_size`` nodes with uniform weights. The inertia is
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import ot
@@ -22,6 +23,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -322,6 +324,14 @@ class GWBarycenterKMeans(
                 best = run
         self.inertia_, self.labels_, self.cluster_centers_, self.n_iter_ = best
         self.inertia_ = float(self.inertia_)
+        n_distinct = len(np.unique(self.labels_))
+        if n_distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({n_distinct}) found smaller than "
+                f"n_clusters ({self.n_clusters}). Possibly due to duplicate graphs in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         self._n_features_out = self.n_clusters
         return self
 

@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from skgw import Graph, GWBarycenterKMeans, as_graphs
@@ -97,3 +98,25 @@ def test_score_tunes_the_number_of_clusters_without_labels(sbm):
         cv=2,
     ).fit(graphs[:12])
     assert search.best_params_ == {"n_clusters": 3}  # more centers: lower held-out inertia
+
+
+def test_structure_only_pot_barycenters_report_their_steps(capsys):
+    paths = [np.eye(n, k=1) + np.eye(n, k=-1) for n in [5] * 6 + [15] * 6]
+    model = GWBarycenterKMeans(2, init=[paths[0], paths[-1]], solver="pot", verbose=1).fit(paths)
+    np.testing.assert_array_equal(model.labels_, np.repeat([0, 1], 6))
+    assert all(center.F is None for center in model.cluster_centers_)
+    steps = capsys.readouterr().out.splitlines()
+    assert len(steps) == model.n_iter_ and steps[0].startswith("GWBarycenterKMeans: step 1,")
+    with pytest.raises(ValueError, match="init centers have 3 node features but the graphs"):
+        GWBarycenterKMeans(2, init=[(paths[0], np.ones((5, 3)))] * 2).fit(paths)
+
+
+def test_duplicate_graphs_seed_distinct_centers_and_warn():
+    # Every graph equals the first seed: k-means++ draws the second among the others, and the
+    # argmin labelling then leaves one cluster empty, as sklearn's KMeans does on duplicates.
+    same = [np.eye(5, k=1) + np.eye(5, k=-1)] * 4
+    with pytest.warns(ConvergenceWarning, match=r"distinct clusters \(1\) found smaller"):
+        model = GWBarycenterKMeans(2, solver="pot", random_state=0).fit(same)
+    seeds = model._seeds(as_graphs(same), np.random.RandomState(0))
+    assert len(set(seeds)) == 2
+    np.testing.assert_allclose(model.inertia_, 0.0, atol=1e-12)

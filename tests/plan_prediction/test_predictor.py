@@ -274,3 +274,33 @@ def test_training_law_and_normalized_inputs_check_their_arguments(graphs):
         normalized_fugw_inputs(graphs[0], graphs[1].C)
     with pytest.raises(ValueError, match="Graph 1: has 2 node features while graph 0 has 3"):
         normalized_fugw_inputs(graphs[0], (graphs[1].C, graphs[1].F[:, :2]))
+
+
+def test_fit_on_given_pairs_with_fixed_trade_offs_and_reference(graphs):
+    # With validation_fraction=0 the validation pairs are the given pairs themselves, and with
+    # fixed trade-offs their objective is the mean log loss of the kept network's predictions at
+    # the constructor's (alpha, rho).
+    pairs = [(graphs[k], graphs[k + 1]) for k in range(0, 20, 2)]
+    params = dict(alpha=0.3, rho=0.1, trade_off_sampling="fixed", validation_fraction=0.0)
+    model = FUGWPlanPredictor(**{**SMALL, **params, "reference": graphs[25]}).fit(pairs)
+    kept = model.validation_loss_curve_[model.best_epoch_]
+    np.testing.assert_allclose(kept, np.mean(np.log(model.predict_loss(pairs))), rtol=1e-4)
+    other = np.mean(np.log(model.predict_loss(pairs, alpha=0.9, rho=1.0)))
+    assert not np.isclose(kept, other, rtol=1e-2)
+    np.testing.assert_array_equal(model.reference_.C, graphs[25].C)
+    assert model.predict([graphs[3]])[0].shape == (graphs[3].n_nodes, graphs[25].n_nodes)
+    with pytest.raises(ValueError, match="Graph 0: has 0 node features, the model was fitted"):
+        FUGWPlanPredictor(**{**SMALL, "reference": graphs[0].C}).fit(graphs)
+
+
+def test_non_finite_validation_loss_stops_training(graphs, monkeypatch):
+    losses = iter([-1.0, -2.0, np.nan, -3.0])
+    monkeypatch.setattr(FUGWPlanPredictor, "_mean_objective", lambda *args: next(losses))
+    with pytest.warns(RuntimeWarning, match="became nan at epoch 2.*epoch 1 are kept"):
+        model = FUGWPlanPredictor(**SMALL).fit(graphs)
+    assert model.n_iter_ == 2 and model.best_epoch_ == 1
+    assert model.validation_loss_curve_ == [-1.0, -2.0]
+    assert all(np.all(np.isfinite(P)) for P in model.predict(graphs[:3]))
+    losses = iter([np.inf])
+    with pytest.raises(FloatingPointError, match="became inf at epoch 0"):
+        FUGWPlanPredictor(**SMALL).fit(graphs)
