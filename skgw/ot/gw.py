@@ -201,6 +201,23 @@ def _gradient_operator(C1, C2, D, alpha, *, scale=1.0, up_to_row_constants=False
 
 # Quantiles of the distance distributions compared by the "profile" start.
 _PROFILE_QUANTILES = 32
+# Relative size of the perturbation of the "perturbed_product" start.
+_PERTURBATION = 1e-3
+
+
+def _index_noise(n, m, device, dtype):
+    """A fixed pseudo-random pattern in [-1, 1) over the index pairs ``(i, j)``: ``(n, m)``.
+
+    An integer hash of ``i`` and ``j`` alone, so that a problem's pattern does not depend on the
+    padding, the batch, the device or a random state.
+    """
+    i = torch.arange(n, device=device)[:, None]
+    j = torch.arange(m, device=device)[None, :]
+    x = i * 1_000_003 + j + 1
+    for _ in range(2):
+        x = ((x ^ (x >> 16)) * 0x45D9F3B) & 0xFFFFFFFF
+    x = x ^ (x >> 16)
+    return (x.to(dtype) / 2.0**31) - 1.0
 
 
 def _distance_quantiles(C, p, n_quantiles):
@@ -222,6 +239,15 @@ def initial_plan(
     ``"product"``
         :math:`T_0 = p q^\top`, as in the paper. Solvers started there can stall on it for graphs
         whose nodes all look alike (first-order stationary point).
+    ``"perturbed_product"``
+        :math:`T_0 = p q^\top \odot e^{10^{-3} \xi}`, :math:`\xi_{ij} \in [-1, 1)` a fixed
+        pseudo-random pattern of the indices. The PPA and BADMM steps commute with the
+        automorphisms of either graph (node permutations :math:`\sigma` with
+        :math:`C_{\sigma(i)\sigma(k)} = C_{ik}` and :math:`p_{\sigma(i)} = p_i`), so from a
+        start that they leave unchanged, as :math:`p q^\top` and ``"profile"`` are, every plan
+        gives automorphic nodes the same row: a path or a cycle is then not matched to itself
+        (GW(G, G) > 0). The perturbation breaks that symmetry; the price is that the plans
+        depend, slightly, on the order of the nodes.
     ``"profile"``
         Entropic OT (regularisation ``gamma``) on the cost
         :math:`\alpha\, W_2^2(\mathrm{row}_i(C_1)_\# p, \mathrm{row}_j(C_2)_\# q)
@@ -234,7 +260,7 @@ def initial_plan(
     ----------
     C1, C2, p, q, D, alpha :
         One balanced problem per batch entry, as in :func:`fgw_plan_ppa`.
-    init : {"product", "profile"}, default="product"
+    init : {"product", "perturbed_product", "profile"}, default="product"
     gamma : float, default=0.01
         Entropic regularisation of ``"profile"``.
     n_quantiles : int, default=32
@@ -243,8 +269,9 @@ def initial_plan(
     Returns
     -------
     T0 : Tensor of shape (B, n, m)
-        Column marginals ``q``; row marginals ``p`` (``"profile"``: to the accuracy of 1000
-        Sinkhorn updates, which small ``gamma`` may not reach; the solvers project anyway).
+        Marginals ``p`` and ``q`` (``"profile"``: to the accuracy of 1000
+        Sinkhorn updates, which small ``gamma`` may not reach; ``"perturbed_product"``: to
+        0.1 %; the solvers project anyway).
     """
     _check_solver_inputs(C1, C2, p, q, D, None, alpha, gamma)
     if not (isinstance(n_quantiles, int) and n_quantiles >= 1):
@@ -254,10 +281,14 @@ def initial_plan(
 
 def _initial_plan(C1, C2, p, q, D, alpha, init, gamma, n_quantiles=_PROFILE_QUANTILES):
     """:func:`initial_plan` without the input checks, for the solvers (which made them)."""
-    if init == "product":
-        return p[:, :, None] * q[:, None, :]
+    if init in ("product", "perturbed_product"):
+        T0 = p[:, :, None] * q[:, None, :]
+        if init == "product":
+            return T0
+        noise = _index_noise(T0.shape[1], T0.shape[2], T0.device, T0.dtype)
+        return T0 * torch.exp(_PERTURBATION * noise)
     if init != "profile":
-        raise ValueError(f"init must be 'product' or 'profile', got {init!r}.")
+        raise ValueError(f"init must be 'product', 'perturbed_product' or 'profile', got {init!r}.")
     Q1 = _distance_quantiles(C1, p, n_quantiles)
     Q2 = _distance_quantiles(C2, q, n_quantiles)
     cost = feature_cost(Q1, Q2) / n_quantiles
@@ -346,8 +377,9 @@ def fgw_plan_ppa(
         l1 marginal error at which the final projection stops (at most 30 over-relaxed Sinkhorn
         updates, :func:`~skgw.ot._utils.sinkhorn_projection`); what is left is removed by
         :func:`~skgw.ot._utils.round_to_marginals`.
-    init : {"product", "profile"} or Tensor of shape (B, n, m), default="product"
-        See :func:`initial_plan`; a tensor warm-starts from the given plans.
+    init : str or Tensor of shape (B, n, m), default="product"
+        ``"product"``, ``"perturbed_product"`` or ``"profile"`` (see :func:`initial_plan`); a
+        tensor warm-starts from the given plans.
 
     Returns
     -------

@@ -318,17 +318,57 @@ def test_feature_cost_is_the_squared_distance_and_checks_shapes():
         feature_cost(F1, F2)
 
 
-@pytest.mark.parametrize("init", ["product", "profile"])
+@pytest.mark.parametrize("init", ["product", "perturbed_product", "profile"])
 def test_initial_plan_lies_on_the_marginals(random_pairs, init):
     first = pad_graphs([a for a, _ in random_pairs[:3]])
     second = pad_graphs([b for _, b in random_pairs[:3]])
     D = feature_cost(first.F, second.F)
     # gamma 0.1: the profile's entropic problem converges within its 1000 Sinkhorn updates.
     T0 = initial_plan(first.C, second.C, first.p, second.p, D=D, alpha=0.5, init=init, gamma=0.1)
-    torch.testing.assert_close(T0.sum(2), first.p)
-    torch.testing.assert_close(T0.sum(1), second.p)
+    tolerance = {"rtol": 1e-3, "atol": 0} if init == "perturbed_product" else {}
+    torch.testing.assert_close(T0.sum(2), first.p, **tolerance)
+    torch.testing.assert_close(T0.sum(1), second.p, **tolerance)
+    product = first.p[:, :, None] * second.p[:, None, :]
     if init == "product":
-        torch.testing.assert_close(T0, first.p[:, :, None] * second.p[:, None, :])
+        torch.testing.assert_close(T0, product)
+    if init == "perturbed_product":
+        ratio = T0[product > 0] / product[product > 0]
+        assert 0.999 <= ratio.min() < ratio.max() <= 1.001
+        assert torch.all(T0[product == 0] == 0)
+
+
+def _path_and_cycle():
+    path = np.eye(5, k=1) + np.eye(5, k=-1)
+    cycle = np.roll(np.eye(6), 1, axis=1)
+    return [path, cycle + cycle.T]
+
+
+@pytest.mark.parametrize("solver, steps", [(fgw_plan_ppa, 50), (fgw_plan_badmm, 200)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_perturbed_start_matches_symmetric_graphs_to_themselves(solver, steps, dtype):
+    # Both solvers commute with the automorphisms of the graphs: from the product plan the plans
+    # stay symmetric and a path or a cycle is not matched to itself; the perturbation breaks it.
+    for structure in _path_and_cycle():
+        n = len(structure)
+        C = torch.tensor(structure, dtype=dtype)[None]
+        p = torch.full((1, n), 1.0 / n, dtype=dtype)
+        losses = {
+            init: fgw_loss(C, C, solver(C, C, p, p, max_iter=steps, init=init)).item()
+            for init in ["product", "profile", "perturbed_product"]
+        }
+        assert losses["product"] > 0.15 and losses["profile"] > 0.15
+        assert losses["perturbed_product"] < 1e-6
+
+
+def test_perturbed_start_does_not_depend_on_padding_or_batch(random_pairs):
+    a, b = random_pairs[0]
+    alone = fgw_plan_ppa(*_tensors(a.C, b.C, a.p, b.p), init="perturbed_product")[0]
+    big = pad_graphs([random_pairs[1][0], a], n_max=45)
+    other = pad_graphs([random_pairs[1][1], b], n_max=43)
+    batched = fgw_plan_ppa(big.C, other.C, big.p, other.p, init="perturbed_product")[1]
+    torch.testing.assert_close(batched[: a.n_nodes, : b.n_nodes], alone, rtol=0, atol=1e-12)
+    product = fgw_plan_ppa(*_tensors(a.C, b.C, a.p, b.p))[0]
+    assert not torch.allclose(alone, product, rtol=0, atol=1e-9)
 
 
 BAD_START_INPUTS = [
@@ -337,7 +377,7 @@ BAD_START_INPUTS = [
     ("alpha", {"alpha": 2.0}, r"alpha must be in \[0, 1\]"),
     ("gamma", {"gamma": 0.0}, "gamma must be positive"),
     ("quantiles", {"n_quantiles": 0}, "n_quantiles must be a positive integer"),
-    ("init", {"init": "uniform"}, "init must be 'product' or 'profile'"),
+    ("init", {"init": "uniform"}, "init must be 'product', 'perturbed_product' or 'profile'"),
 ]
 
 
