@@ -74,6 +74,12 @@ def main():
         default="sample",
         help="atoms start as K random graphs (the paper) or one from each of K size strata",
     )
+    args.add_argument(
+        "--plan-init",
+        choices=["product", "perturbed_product"],
+        default="product",
+        help="start of the solver's plans (the paper: product)",
+    )
     args.add_argument("--embedding", choices=["logits", "weights"], nargs="+", default=["logits"])
     args.add_argument("--subsample", type=int, default=None, help="use this many graphs")
     args.add_argument("--device", default="auto")
@@ -105,6 +111,7 @@ def main():
                     reconstruction_plan=args.reconstruction_plan,
                     structure=args.structure,
                     init=args.init,
+                    plan_init=args.plan_init,
                     device=args.device,
                     random_state=seed,
                 )

@@ -107,6 +107,12 @@ class GromovWassersteinFactorization(
         steps; 0 always runs ``n_solver_iter`` steps.
     n_barycenter_iter : int, default=2
         Barycenter steps ``L``.
+    plan_init : {"product", "perturbed_product"}, default="product"
+        Start of every plan the solver computes (:func:`skgw.ot.initial_plan`): the product plan
+        :math:`\mu \nu^\top` of the paper, or the same with a fixed perturbation of
+        :math:`10^{-3}` that lets the plans tell apart the automorphic nodes of molecules (ring
+        atoms, atoms with the same neighbours), which from the product plan keep the same row;
+        the embeddings then depend slightly on the order of the nodes.
     alpha : float, default=0.5
         Fused GW trade-off (weight of the structure term; 0.5 weighs structure and features
         equally as in the paper); ignored for graphs without node features.
@@ -192,6 +198,7 @@ class GromovWassersteinFactorization(
         "n_sinkhorn": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_barycenter_iter": [Interval(Integral, 1, None, closed="left")],
+        "plan_init": [StrOptions({"product", "perturbed_product"})],
         "alpha": [Interval(Real, 0, 1, closed="both")],
         "reconstruction_plan": [StrOptions({"solve", "identity"})],
         "init": [StrOptions({"sample", "sample_by_size", "random"})],
@@ -220,6 +227,7 @@ class GromovWassersteinFactorization(
         n_sinkhorn=1,
         tol=1e-6,
         n_barycenter_iter=2,
+        plan_init="product",
         alpha=0.5,
         reconstruction_plan="solve",
         init="sample",
@@ -244,6 +252,7 @@ class GromovWassersteinFactorization(
         self.n_sinkhorn = n_sinkhorn
         self.tol = tol
         self.n_barycenter_iter = n_barycenter_iter
+        self.plan_init = plan_init
         self.alpha = alpha
         self.reconstruction_plan = reconstruction_plan
         self.init = init
@@ -265,7 +274,7 @@ class GromovWassersteinFactorization(
 
     def _solver_params(self):
         gamma = PAPER_GAMMA[self.solver] if self.gamma is None else self.gamma
-        params = {"gamma": gamma, "max_iter": self.n_solver_iter}
+        params = {"gamma": gamma, "max_iter": self.n_solver_iter, "init": self.plan_init}
         if self.solver == "ppa":
             params.update(n_sinkhorn=self.n_sinkhorn, tol=self.tol)
         return params
