@@ -269,9 +269,9 @@ def initial_plan(
     Returns
     -------
     T0 : Tensor of shape (B, n, m)
-        Marginals ``p`` and ``q`` (``"profile"``: to the accuracy of 1000
-        Sinkhorn updates, which small ``gamma`` may not reach; ``"perturbed_product"``: to
-        0.1 %; the solvers project anyway).
+        Column marginals ``q`` (``"perturbed_product"``: to 0.1 %); row marginals ``p``
+        (``"profile"``: to the accuracy of 1000 Sinkhorn updates, which small ``gamma`` may not
+        reach; ``"perturbed_product"``: to 0.1 %); the solvers project anyway.
     """
     _check_solver_inputs(C1, C2, p, q, D, None, alpha, gamma)
     if not (isinstance(n_quantiles, int) and n_quantiles >= 1):
