@@ -283,10 +283,9 @@ def _initial_plan(C1, C2, p, q, D, alpha, init, gamma, n_quantiles=_PROFILE_QUAN
     """:func:`initial_plan` without the input checks, for the solvers (which made them)."""
     if init in ("product", "perturbed_product"):
         T0 = p[:, :, None] * q[:, None, :]
-        if init == "product":
-            return T0
-        noise = _index_noise(T0.shape[1], T0.shape[2], T0.device, T0.dtype)
-        return T0 * torch.exp(_PERTURBATION * noise)
+        if init == "perturbed_product":
+            T0 = T0 * torch.exp(_PERTURBATION * _index_noise(*T0.shape[1:], T0.device, T0.dtype))
+        return T0
     if init != "profile":
         raise ValueError(f"init must be 'product', 'perturbed_product' or 'profile', got {init!r}.")
     Q1 = _distance_quantiles(C1, p, n_quantiles)
