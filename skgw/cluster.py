@@ -87,6 +87,12 @@ class GWBarycenterKMeans(
         Torch device of the ``"torch"`` solver.
     dtype : {"float32", "float64"}, default="float64"
         Precision of the ``"torch"`` solver.
+    solver_params : dict, default=None
+        Keyword arguments of :func:`skgw.ot.fgw_plan_ppa` for the ``"torch"`` solver's plans,
+        both the discrepancies (:func:`~skgw.pairwise_gw_distances`, where ``gamma`` is relative
+        to each pair's cost scale) and the barycenter updates (:func:`skgw.ot.fgw_barycenter`).
+        ``{"init": "perturbed_product", "max_iter": 30}`` lets copies of a symmetric graph
+        cluster around that graph rather than a blurred one.
     random_state : int, RandomState instance or None, default=None
         Seeds of the centers and of POT's barycenters.
     verbose : int, default=0
@@ -132,6 +138,7 @@ class GWBarycenterKMeans(
         "n_jobs": [numbers.Integral, None],
         "device": [str],
         "dtype": [StrOptions({"float32", "float64"})],
+        "solver_params": [dict, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -152,6 +159,7 @@ class GWBarycenterKMeans(
         n_jobs=None,
         device="auto",
         dtype="float64",
+        solver_params=None,
         random_state=None,
         verbose=0,
     ):
@@ -168,6 +176,7 @@ class GWBarycenterKMeans(
         self.n_jobs = n_jobs
         self.device = device
         self.dtype = dtype
+        self.solver_params = solver_params
         self.random_state = random_state
         self.verbose = verbose
 
@@ -180,6 +189,7 @@ class GWBarycenterKMeans(
             n_jobs=self.n_jobs,
             device=self.device,
             dtype=self.dtype,
+            solver_params=self.solver_params,
         )
 
     def _seeds(self, graphs, rng):
@@ -235,6 +245,7 @@ class GWBarycenterKMeans(
                 F0=center.F if fused else None,
                 alpha=self.alpha,
                 n_iter=self.barycenter_max_iter,
+                solver_params=self.solver_params,
             )
         C = C[0].double().cpu().numpy()
         if not fused:

@@ -50,6 +50,8 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Torch device of the ``"torch"`` solver.
     dtype : {"float32", "float64"}, default="float64"
         Precision of the ``"torch"`` solver.
+    solver_params : dict, default=None
+        Settings of the ``"torch"`` solver (see :func:`~skgw.pairwise_gw_distances`).
 
     Attributes
     ----------
@@ -83,6 +85,7 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         "n_jobs": [numbers.Integral, None],
         "device": [str],
         "dtype": [StrOptions({"float32", "float64"})],
+        "solver_params": [dict, None],
     }
 
     def __init__(
@@ -96,6 +99,7 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         n_jobs=None,
         device="auto",
         dtype="float64",
+        solver_params=None,
     ):
         self.alpha = alpha
         self.beta = beta
@@ -105,6 +109,7 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self.n_jobs = n_jobs
         self.device = device
         self.dtype = dtype
+        self.solver_params = solver_params
 
     def _validated(self, X, reset):
         return validate_graphs(
@@ -155,6 +160,7 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             n_jobs=self.n_jobs,
             device=self.device,
             dtype=self.dtype,
+            solver_params=self.solver_params,
         )
         return np.exp(-distances / self.beta)
 

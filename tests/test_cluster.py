@@ -120,3 +120,21 @@ def test_duplicate_graphs_seed_distinct_centers_and_warn():
     seeds = model._seeds(as_graphs(same), np.random.RandomState(0))
     assert len(set(seeds)) == 2
     np.testing.assert_allclose(model.inertia_, 0.0, atol=1e-12)
+
+
+def test_torch_solver_params_reach_the_discrepancies_and_the_barycenters():
+    # From the product plan the PPA steps keep automorphic nodes matched alike, so copies of a
+    # path or a cycle are far from their own graph; the perturbed start lets both the
+    # discrepancies and the barycenter updates find the identity matching.
+    path = np.eye(5, k=1) + np.eye(5, k=-1)
+    shift = np.roll(np.eye(6), 1, axis=1)
+    graphs = [path] * 4 + [shift + shift.T] * 4
+    common = dict(solver="torch", barycenter_size="seed", device="cpu", random_state=0)
+    trapped = GWBarycenterKMeans(2, **common).fit(graphs)
+    params = {"init": "perturbed_product", "max_iter": 30}
+    model = GWBarycenterKMeans(2, solver_params=params, **common).fit(graphs)
+    assert trapped.inertia_ > 1.0
+    assert model.inertia_ < 1e-6
+    assert clustering_accuracy(np.repeat([0, 1], 4), model.labels_) == 1.0
+    with pytest.raises(ValueError, match="solver_params sets the 'torch' solver, but solver='pot'"):
+        GWBarycenterKMeans(2, solver_params=params).fit(graphs)

@@ -30,6 +30,17 @@ def test_kernel_rows_are_exp_of_the_distances(sbm):
     assert not hasattr(kernel, "n_features_in_")
 
 
+def test_torch_solver_params_reach_the_discrepancies(sbm):
+    graphs, _ = sbm
+    params = {"init": "perturbed_product", "max_iter": 20}
+    kernel = FGWKernel(beta=0.3, solver="torch", device="cpu", solver_params=params)
+    K = kernel.fit(graphs[:5]).transform(graphs[5:9])
+    D = pairwise_gw_distances(graphs[5:9], graphs[:5], solver="torch", solver_params=params)
+    np.testing.assert_allclose(K, np.exp(-D / 0.3))
+    default = FGWKernel(beta=0.3, solver="torch", device="cpu").fit(graphs[:5])
+    assert np.abs(default.transform(graphs[5:9]) - K).max() > 1e-3
+
+
 def test_subset_order_formats_pickle(sbm):
     graphs, _ = sbm
     kernel = FGWKernel(solver="torch", device="cpu").fit(graphs[:6])

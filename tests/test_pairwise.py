@@ -53,6 +53,18 @@ def test_torch_solver_close_to_pot(graphs):
     assert np.corrcoef(torch_values[iu], pot[iu])[0, 1] > 0.95
 
 
+def test_perturbed_start_matches_symmetric_graphs_to_themselves():
+    path = np.eye(5, k=1) + np.eye(5, k=-1)
+    shift = np.roll(np.eye(6), 1, axis=1)
+    graphs = [path, shift + shift.T]
+    trapped = pairwise_gw_distances(graphs, graphs, solver="torch", device="cpu")
+    params = {"init": "perturbed_product", "max_iter": 20}
+    matched = pairwise_gw_distances(graphs, graphs, solver="torch", solver_params=params)
+    assert np.diag(trapped).min() > 0.1
+    np.testing.assert_allclose(np.diag(matched), 0.0, atol=1e-8)
+    assert matched[0, 1] < trapped[0, 1]
+
+
 def test_torch_solver_is_independent_of_the_other_pairs(graphs):
     full = pairwise_gw_distances(graphs, graphs[:5], solver="torch", device="cpu")
     part = pairwise_gw_distances(graphs[3:4], graphs[1:3], solver="torch", device="cpu")
@@ -141,5 +153,9 @@ def test_bad_input_is_rejected(graphs):
         pairwise_gw_distances([np.eye(3), np.full((2, 2), np.nan)], graphs[:2])
     with pytest.raises(ValueError, match="dtype must be 'float32' or 'float64', got 'float16'"):
         pairwise_gw_distances(graphs[:2], dtype="float16")
+    with pytest.raises(ValueError, match="solver_params sets the 'torch' solver, but solver"):
+        pairwise_gw_distances(graphs[:2], solver_params={"max_iter": 20})
+    with pytest.raises(TypeError, match="solver_params must be a dict or None"):
+        pairwise_gw_distances(graphs[:2], solver="torch", solver_params=[("max_iter", 20)])
     with pytest.raises(ValueError, match="is not a torch device"):
         pairwise_gw_distances(graphs[:2], solver="torch", device="gpu0", n_jobs=2)
