@@ -233,7 +233,7 @@ def pairwise_gw_distances(
         Keyword arguments of :func:`skgw.ot.fgw_plan_ppa` overriding the ``"torch"`` solver's
         settings (``gamma=0.2, max_iter=9, n_sinkhorn=3``); a ``ValueError`` with ``"pot"``. Its
         product start keeps automorphic nodes matched alike (a path against itself ends at 0.16):
-        ``{"init": "perturbed_product", "max_iter": 30}`` breaks that tie.
+        ``{"init": "perturbed_product", "max_iter": 20}`` breaks that tie.
 
     Returns
     -------
