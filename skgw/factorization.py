@@ -142,7 +142,9 @@ class GromovWassersteinFactorization(
         Graphs per mini-batch (batches group graphs of similar sizes).
     beta : float, default=0.0
         Weight of the semi-supervised cross-entropy (paper eq. 14); used when ``y`` is passed
-        to ``fit``, unlabelled graphs marked ``-1``.
+        to ``fit``, unlabelled graphs marked ``-1`` (sklearn's convention: a class named ``-1``,
+        as in MUTAG, must be re-encoded first, e.g. with
+        :class:`~sklearn.preprocessing.LabelEncoder`).
     structure : {"adjacency", "shortest_path"}, default="adjacency"
     node_weights : {"uniform", "degree"}, default="uniform"
         Input options, see :func:`skgw.as_graphs`.
