@@ -17,7 +17,8 @@ Each fold's embeddings are computed once and scored by two SVCs: ``C = --svc-c``
 (with the RBF width ``gamma``) chosen among ``--svc-c-grid`` (``--svc-gamma-grid``, ``scale``
 alone by default) by 5-fold cross-validation inside the training folds (as the FGWK baseline
 chooses its hyperparameters). ``--save-embeddings DIR`` keeps each fold's embeddings and labels
-in ``DIR/<dataset>_<solver>_split<cv-seed>_fold<fold>.npz``.
+in ``DIR/<dataset>_<solver>_split<cv-seed>_fold<fold>.npz`` (``_transform`` or ``_joint``
+before ``.npz`` with ``--transductive``; the classes encoded 0, 1, ...).
 
 Run: ``python benchmarks/reproduce_gwf_classification.py [--datasets PROTEINS IMDB-BINARY]``;
 ``--folds 0 1`` runs only those of the 10 folds (to split the work between processes), and the
