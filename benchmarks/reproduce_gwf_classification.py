@@ -115,6 +115,7 @@ def main():
             SVC(), {"C": args.svc_c_grid, "gamma": args.svc_gamma_grid}, cv=5
         ),
     }
+    embed = _transductive_embeddings if args.transductive else _inductive_embeddings
     print(f"{'solver':>6} {'dataset':>12} {'SVC':>22} {'ours (%)':>14} {'paper (%)':>12} {'s':>6}")
     for dataset in args.datasets:
         graphs, y = load(dataset, args.data_home, args.features)
@@ -135,7 +136,6 @@ def main():
                     device=args.device,
                     random_state=0,
                 )
-                embed = _transductive_embeddings if args.transductive else _inductive_embeddings
                 accuracies = []
                 for embedding, (W_train, W_test) in embed(gwf, graphs, y, train, test).items():
                     Z_train, Z_test = (
