@@ -151,7 +151,11 @@ class GromovWassersteinFactorization(
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available.
     dtype : {"float32", "float64"}, default="float32"
+        Precision of the torch computations (``fit``, ``transform``, ``score``,
+        ``inverse_transform``); embeddings, atoms and barycenter graphs come back in float64.
     random_state : int, RandomState instance or None, default=None
+        Seeds the atoms drawn (or generated), the label head and the order of the
+        mini-batches; an int makes ``fit`` reproducible.
     verbose : int, default=0
         Progress bar with epoch and loss when positive.
 

@@ -77,6 +77,7 @@ def make_sbm_graphs(
     return_node_clusters : bool, default=False
         Also return each graph's node clusters (0-based).
     random_state : int, RandomState instance or None, default=None
+        Seeds the types, sizes, node clusters, edges and feature noise.
 
     Returns
     -------
@@ -117,6 +118,7 @@ def make_sbm_pairs(n_pairs=100, *, random_state=None, **params):
     ----------
     n_pairs : int, default=100
     random_state : int, RandomState instance or None, default=None
+        Seeds the graphs, as in :func:`make_sbm_graphs`.
     **params
         Passed to :func:`make_sbm_graphs`.
 
