@@ -5,7 +5,10 @@ The fit uses the labels of the training folds through the paper's semi-supervise
 weight ``--beta``, 10 by default; the paper's Table 2 learns GWF this way but does not give the
 weight; ``--beta 0`` fits without labels); the test fold is embedded without its labels. The SVC
 sees the logits ``z`` of the weights (``--embedding logits``: ``log w - mean(log w)``, as in the
-clustering script) or the weights themselves.
+clustering script) or the weights themselves. ``--atom-learning-rate 0 --reconstruction-plan
+identity`` gives the authors' code's variant, as in the clustering script: the atoms stay the K
+sampled training graphs and each barycenter is compared with its graph node to node (with
+``--beta 0 --max-iter 1``: with the atoms kept, the embeddings depend on the atoms drawn only).
 
 ``--transductive`` follows eq. 14 to the letter instead: its reconstruction term sums over all
 the graphs and its label term over the labelled ones, so GWF is fitted once per fold on all the
@@ -81,6 +84,12 @@ def main():
     args.add_argument(
         "--atom-learning-rate", type=float, default=None, help="0 keeps the sampled atoms"
     )
+    args.add_argument(
+        "--reconstruction-plan",
+        choices=["solve", "identity"],
+        default="solve",
+        help="identity: the authors' code's loss (barycenter compared node to node)",
+    )
     args.add_argument("--svc-c", type=float, default=10.0)
     args.add_argument(
         "--svc-c-grid", type=float, nargs="+", default=[0.1, 1.0, 10.0, 100.0, 1000.0]
@@ -133,6 +142,7 @@ def main():
                     max_iter=args.max_iter,
                     beta=args.beta,
                     atom_learning_rate=args.atom_learning_rate,
+                    reconstruction_plan=args.reconstruction_plan,
                     device=args.device,
                     random_state=0,
                 )
