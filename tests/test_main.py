@@ -1,0 +1,33 @@
+"""``python -m skgw``, the README's main job, on a small factorisation."""
+
+import re
+
+import pytest
+
+from skgw.__main__ import main
+
+SMALL = ["--n-components", "4", "--max-iter", "1"]
+
+
+def _results(output):
+    """The figures printed after the timing line (the seconds vary from run to run)."""
+    error = re.search(r"reconstruction error (\S+)", output).group(1)
+    return [error] + output.split("reconstruction error")[1].splitlines()[1:]
+
+
+def test_main_job_embeds_clusters_and_classifies_the_embedded_mutag(capsys):
+    main(SMALL)
+    output = capsys.readouterr().out
+    assert output.startswith("MUTAG: 188 graphs, classes [-1, 1]")
+    assert 0 < float(_results(output)[0]) < 1
+    majority = float(re.search(r"majority class ([0-9.]+) %", output).group(1))
+    assert majority == pytest.approx(100 * 125 / 188, abs=0.05)
+    svc = float(re.search(r"on the embeddings: ([0-9.]+) \+-", output).group(1))
+    assert svc > majority  # the embedding carries class information
+
+
+def test_main_job_reads_the_same_mutag_from_the_tu_files(capsys, tu_data_home):
+    main(SMALL)
+    embedded = capsys.readouterr().out
+    main([*SMALL, "--data-home", str(tu_data_home)])
+    assert _results(capsys.readouterr().out) == _results(embedded)
