@@ -148,7 +148,8 @@ def main():
         f"{'loss/CG':>8} | {'POT-PPA':>8} {'x':>6} {'loss/POT-PPA':>12} | "
         f"{'FUGW':>6} {'POT':>7} {'x':>6} {'loss/POT':>8}"
     )
-    for n, n_pairs in ((20, args.pairs), (50, args.pairs // 4), (100, args.pairs // 16)):
+    for n, share in ((20, 1), (50, 4), (100, 16)):
+        n_pairs = max(1, args.pairs // share)
         for name, make in (("random", random_pairs), ("sbm", sbm_pairs)):
             pairs = make(n, n_pairs, rng)
             gw_t, gw_l = bench_gw(pairs, device, dtype, args.reference_pairs)
