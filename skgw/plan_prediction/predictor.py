@@ -7,7 +7,8 @@ loss (:func:`skgw.ot.fugw_loss`) of its predicted plans on the normalised proble
 :math:`O(n m)` per layer, instead of a solver's iterations.
 
 Samples: a pair ``(source, target)`` of graphs gives that pair's plan; a single graph is paired
-with the reference graph ``reference_`` (template alignment).
+with the reference graph ``reference_`` (template alignment). A 2-tuple of arrays is one graph
+``(C, F)``, as everywhere in skgw: write a pair of bare structures as ``({"C": C1}, {"C": C2})``.
 """
 
 import copy

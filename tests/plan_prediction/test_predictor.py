@@ -221,6 +221,8 @@ def test_plan_tensor_of_a_model_without_features(graphs):
     model = FUGWPlanPredictor(**{**SMALL, "max_iter": 1}).fit(structures)
     g1, g2 = structures[0], structures[1]
     expected = model.predict([(g1, g2)], alpha=0.5, rho=0.3)[0]
+    as_mappings = ({"C": g1.C, "p": g1.p}, {"C": g2.C, "p": g2.p})  # a pair of bare structures
+    np.testing.assert_allclose(model.predict([as_mappings], alpha=0.5, rho=0.3)[0], expected)
     for source, target in [(g1, g2), ((g1.C, None), (g2.C, None, g2.p))]:
         P = model.plan_tensor(source, target, 0.5, 0.3)
         np.testing.assert_allclose(P.detach().numpy(), expected, rtol=1e-10)
