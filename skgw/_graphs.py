@@ -95,8 +95,14 @@ def _read_only_view(array):
 
 
 def _check_finite_real(array, what, index):
-    """Copy ``array`` into float64, rejecting complex, object, NaN and inf values."""
-    array = _as_array(array)
+    """Copy ``array`` into float64, rejecting ragged, complex, object, NaN and inf values."""
+    try:
+        array = _as_array(array)
+    except ValueError as exc:  # numpy's "inhomogeneous shape" of nested lists
+        raise ValueError(
+            f"Graph {index}: ragged {what}: rows of different lengths, expected a rectangular "
+            "array."
+        ) from exc
     if np.iscomplexobj(array):
         raise ValueError(f"Graph {index}: {what} is complex; complex data not supported.")
     if array.dtype.kind not in "biuf":
@@ -152,10 +158,12 @@ def _check_weights(p, n, index):
         raise ValueError(f"Graph {index}: {p.shape[0]} node weights for {n} nodes.")
     if np.any(p < 0):
         raise ValueError(f"Graph {index}: node weights are negative.")
-    total = p.sum()
-    if total <= 0:
+    largest = p.max()
+    if largest <= 0:
         raise ValueError(f"Graph {index}: node weights do not sum to a positive value.")
-    return p / total
+    # Divided by the largest first: the sum of finite weights near the float64 maximum is inf.
+    p = p / largest
+    return p / p.sum()
 
 
 def _to_shortest_path(C):
@@ -179,6 +187,8 @@ def _unpack(item, index, feature_attr, weight_attr):
     """Split one accepted graph into raw ``(C, F, p)`` components."""
     if isinstance(item, Graph):
         return item.C, item.F, item.p
+    if sp.issparse(item):  # before the mapping test: a DOK matrix is a dict
+        return item, None, None
     if isinstance(item, Mapping):
         unknown = set(item) - {"C", "F", "p"}
         if unknown or "C" not in item:
@@ -193,7 +203,7 @@ def _unpack(item, index, feature_attr, weight_attr):
         return (*item, None) if len(item) == 2 else item
     if type(item).__module__.startswith("networkx"):
         return _unpack_networkx(item, index, feature_attr, weight_attr)
-    if sp.issparse(item) or hasattr(item, "__array__") or isinstance(item, list):
+    if hasattr(item, "__array__") or isinstance(item, list):
         return item, None, None
     raise TypeError(f"Graph {index}: cannot read a graph from {type(item).__name__}.")
 

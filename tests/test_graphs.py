@@ -150,3 +150,42 @@ def test_torch_tensors_are_read_as_their_values():
     assert len(stacked) == 2 and np.array_equal(stacked[1].C, C)
     assert as_graphs(torch.tensor(F, requires_grad=True))[0].n_nodes == F.shape[1]  # a table
     np.testing.assert_array_equal(Graph(C_t, torch.full((3,), 1 / 3)).C, C)
+
+
+def test_f1_node_weights_near_the_float64_maximum_are_normalised():
+    # Their sum is inf: p / p.sum() gave all zeros, which POT then rejected with an assertion.
+    C = np.ones((5, 5)) - np.eye(5)
+    (graph,) = as_graphs([{"C": C, "p": np.full(5, 1e308)}])
+    np.testing.assert_allclose(graph.p, np.full(5, 0.2))
+    (graph,) = as_graphs([{"C": C, "p": np.array([1e308, 1e308, 0.0, 0.0, 1e300])}])
+    np.testing.assert_allclose(graph.p, [0.5, 0.5, 0.0, 0.0, 5e-9])
+
+
+@pytest.mark.parametrize("kind", ["dok", "lil", "coo", "csr_array", "dok_array"])
+def test_f2_every_scipy_sparse_format_is_a_structure(kind):
+    # A DOK matrix is a dict subclass and used to take the mapping branch: "unhashable type".
+    dense = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 2.0], [0.0, 2.0, 0.0]])
+    matrix = {
+        "dok": sp.dok_matrix,
+        "lil": sp.lil_matrix,
+        "coo": sp.coo_matrix,
+        "csr_array": sp.csr_array,
+        "dok_array": sp.dok_array,
+    }[kind](dense)
+    (graph,) = as_graphs([matrix])
+    np.testing.assert_array_equal(graph.C, dense)
+    (graph,) = as_graphs([(matrix, np.ones((3, 1)))])
+    np.testing.assert_array_equal(graph.C, dense)
+
+
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ((np.eye(2), [[1.0, 2.0], [3.0]]), "Graph 0: ragged features"),
+        ([[0.0, 1.0], [1.0]], "Graph 0: ragged structure"),
+        ({"C": np.eye(2), "p": [[0.5], [0.5, 0.1]]}, "Graph 0: ragged node weights"),
+    ],
+)
+def test_ragged_components_name_the_graph(item, message):
+    with pytest.raises(ValueError, match=message):
+        as_graphs([item])

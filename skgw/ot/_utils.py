@@ -2,6 +2,7 @@
 parameter checks."""
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
@@ -12,10 +13,14 @@ __all__ = [
     "check_shapes",
     "check_tensors",
     "check_in_unit_interval",
+    "check_iterations",
     "check_per_problem",
     "check_positive_finite",
+    "check_plan_range",
+    "check_plan_support",
     "exp",
     "group_by_size",
+    "log_normalize",
     "masked_log",
     "round_to_marginals",
     "safe_logsumexp",
@@ -40,6 +45,49 @@ def check_positive_finite(name, value, *, allow_zero=False):
     if bad.any():
         sign = "nonnegative" if allow_zero else "positive"
         raise ValueError(f"{name} must be {sign} and finite, got {value[bad][0].item()}.")
+
+
+def check_iterations(named, minimum=0):
+    """``ValueError`` unless each value of ``named`` (name -> value) is an integer (not a bool)
+    of at least ``minimum``."""
+    for name, value in named.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+
+
+def check_plan_range(p, q, names=("p", "q")):
+    """``ValueError`` unless every product :math:`p_i q_j` of positive weights is within the range
+    of :func:`exp` in the weights' dtype (about ``1e-29`` in float32, ``1e-299`` in float64).
+
+    The plans' entries are of the order of :math:`p_i q_j`; below that range they are zero, and a
+    plan with no entry left has no marginals to scale to.
+    """
+    smallest_p = torch.where(p > 0, p, torch.inf).amin(dim=1).double()
+    smallest_q = torch.where(q > 0, q, torch.inf).amin(dim=1).double()
+    log_product = torch.log(smallest_p) + torch.log(smallest_q)  # no float32 underflow
+    floor = _exp_floor(p.dtype) + math.log(2.0)
+    low = log_product < floor
+    if low.any():
+        b = int(low.nonzero()[0, 0])
+        dtype = str(p.dtype).removeprefix("torch.")
+        raise ValueError(
+            f"Problem {b}: the smallest positive {names[0]}_i {names[1]}_j is "
+            f"{math.exp(log_product[b].item()):.3g}, below the range of {dtype} plans "
+            f"({math.exp(floor):.1e}); normalise the node weights to sum 1, or use float64."
+        )
+
+
+def check_plan_support(P, p, q, names=("P", "p", "q")):
+    """``ValueError`` unless the plans ``P`` carry no mass on a node of zero weight in ``p`` or
+    ``q`` (a padded node, or one the problem leaves out)."""
+    for dim, weights, name in ((2, p, names[1]), (1, q, names[2])):
+        stray = (P.sum(dim=dim) > 0) & (weights == 0)
+        if stray.any():
+            b, i = (int(k) for k in stray.nonzero()[0])
+            raise ValueError(
+                f"Problem {b}: {names[0]} has mass on node {i}, whose weight in {name} is 0 "
+                "(a padded or excluded node)."
+            )
 
 
 def check_per_problem(named, n_problems):
@@ -190,6 +238,18 @@ def exp(x):
 def _exp_floor(dtype):
     """The argument below which :func:`exp` returns 0: ``log(tiny) + 20``."""
     return math.log(torch.finfo(dtype).tiny) + 20.0
+
+
+def log_normalize(x, dim):
+    r""":math:`x - \log \sum_{\mathrm{dim}} e^x`: log-probabilities along ``dim``.
+
+    The maximum along ``dim`` is subtracted first, exactly, so that the ``logsumexp`` is taken of
+    values at most 0; subtracting ``logsumexp(x)`` from ``x`` directly loses the normalisation in
+    float32 when ``|x|`` is large (``1e8 + log 3`` rounds to ``1e8``: three tied entries would each
+    get probability 1). Slices that are all ``-inf`` (padding) stay ``-inf``.
+    """
+    x = x - x.amax(dim=dim, keepdim=True).clamp_min(torch.finfo(x.dtype).min)
+    return x - safe_logsumexp(x, dim).unsqueeze(dim)
 
 
 def masked_log(x):

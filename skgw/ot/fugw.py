@@ -34,8 +34,11 @@ import torch
 from ._utils import (
     check_batch,
     check_in_unit_interval,
+    check_iterations,
     check_nonnegative,
     check_per_problem,
+    check_plan_range,
+    check_plan_support,
     check_positive_finite,
     check_tensors,
     exp,
@@ -97,7 +100,8 @@ def fugw_loss(P, Cs, Ct, ws, wt, *, D=None, alpha=0.5, rho=1.0, eps=0.0):
     Parameters
     ----------
     P : Tensor of shape (B, n, m)
-        Nonnegative plans, zero on padding.
+        Nonnegative plans, zero on padding: mass on a node of zero weight in ``ws`` or ``wt``
+        (where the marginal penalty is infinite) is a ``ValueError``.
     Cs : Tensor of shape (B, n, n)
     Ct : Tensor of shape (B, m, m)
     ws : Tensor of shape (B, n)
@@ -118,6 +122,7 @@ def fugw_loss(P, Cs, Ct, ws, wt, *, D=None, alpha=0.5, rho=1.0, eps=0.0):
     check_in_unit_interval("alpha", alpha)
     check_positive_finite("rho", rho, allow_zero=True)
     check_positive_finite("eps", eps, allow_zero=True)
+    check_plan_support(P, ws, wt, names=("P", "ws", "wt"))
     alpha = torch.as_tensor(alpha, dtype=P.dtype, device=P.device)
     rho = torch.as_tensor(rho, dtype=P.dtype, device=P.device)
     eps = torch.as_tensor(eps, dtype=P.dtype, device=P.device)
@@ -310,23 +315,23 @@ def fugw_plan(
         Only with ``return_n_iter``.
     """
     check_batch(Cs, Ct, ws, wt, D=D, plans=init, names=("Cs", "Ct", "ws", "wt", "D", "init"))
+    check_plan_range(ws, wt, names=("ws", "wt"))
     batch = Cs.shape[0]
+    trade_offs = {"alpha": alpha, "rho": rho, "eps": eps, "proximal_weight": proximal_weight}
+    check_per_problem(trade_offs, batch)
+    check_in_unit_interval("alpha", alpha)
+    check_positive_finite("rho", rho)
+    check_positive_finite("eps", eps, allow_zero=True)
+    check_positive_finite("proximal_weight", proximal_weight)
+    check_iterations({"max_iter": max_iter})
+    check_iterations({"n_inner": n_inner}, minimum=1)
+    if inner not in ("mm", "ibpp"):
+        raise ValueError(f"inner must be 'mm' or 'ibpp', got {inner!r}.")
 
     def per_problem(value):
         return torch.as_tensor(value, dtype=Cs.dtype, device=Cs.device).expand(batch).clone()
 
-    alpha, rho, eps = per_problem(alpha), per_problem(rho), per_problem(eps)
-    if not torch.all((alpha >= 0) & (alpha <= 1)):
-        raise ValueError("fugw_plan needs alpha in [0, 1].")
-    if not torch.all((rho > 0) & torch.isfinite(rho)):
-        raise ValueError("fugw_plan needs finite positive rho.")
-    if not torch.all((eps >= 0) & torch.isfinite(eps)):
-        raise ValueError("fugw_plan needs finite nonnegative eps.")
-    if inner not in ("mm", "ibpp"):
-        raise ValueError(f"inner must be 'mm' or 'ibpp', got {inner!r}.")
-    if not proximal_weight > 0:
-        raise ValueError(f"proximal_weight must be positive, got {proximal_weight!r}.")
-    beta = per_problem(proximal_weight)
+    alpha, rho, eps, beta = (per_problem(trade_offs[name]) for name in trade_offs)
     log_ws, log_wt = masked_log(ws), masked_log(wt)
     P = ws[:, :, None] * wt[:, None, :] if init is None else init.clone()
     n_iter = torch.zeros(batch, dtype=torch.long, device=Cs.device)

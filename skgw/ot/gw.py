@@ -33,10 +33,13 @@ import torch
 from ._utils import (
     check_batch,
     check_in_unit_interval,
+    check_iterations,
     check_per_problem,
+    check_plan_range,
     check_positive_finite,
     check_tensors,
     exp,
+    log_normalize,
     masked_log,
     round_to_marginals,
     safe_logsumexp,
@@ -72,6 +75,7 @@ def _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma):
     is a tensor), ``alpha`` in [0, 1] per problem, ``gamma`` positive."""
     plans = init if isinstance(init, torch.Tensor) else None
     check_batch(C1, C2, p, q, D=D, plans=plans, balanced=True, names=_SOLVER_INPUTS)
+    check_plan_range(p, q)
     _check_alpha(alpha, C1.shape[0])
     check_positive_finite("gamma", gamma)
 
@@ -386,6 +390,8 @@ def fgw_plan_ppa(
         Plans in :math:`\Pi(p, q)` (to rounding error), zero on padding.
     """
     _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma)
+    check_iterations({"max_iter": max_iter})
+    check_iterations({"n_sinkhorn": n_sinkhorn}, minimum=1)
     if not isinstance(init, torch.Tensor):
         init = _initial_plan(C1, C2, p, q, D, alpha, init, gamma)
     # No mass on zero-weight nodes, whatever the initial plans say (Sinkhorn relies on it).
@@ -464,6 +470,7 @@ def fgw_plan_badmm(
         Row marginals exactly ``p``; column marginals approach ``q`` as BADMM converges.
     """
     _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma)
+    check_iterations({"max_iter": max_iter})
     log_p, log_q = masked_log(p), masked_log(q)
     if not isinstance(init, torch.Tensor):
         init = _initial_plan(C1, C2, p, q, D, alpha, init, gamma)
@@ -478,9 +485,9 @@ def fgw_plan_badmm(
         log_phi = log_T + (2.0 * alpha_b * C1.transpose(1, 2) @ T @ C2 + Z) / gamma
         # Normalise before adding the marginal: log_phi can be large enough (costs far above
         # gamma) for float32 to round the marginal's log away.
-        log_S = (log_phi - safe_logsumexp(log_phi, dim=1)[:, None, :]) + log_q[:, None, :]
+        log_S = log_normalize(log_phi, dim=1) + log_q[:, None, :]
         S = exp(log_S)
         log_phi = log_S - (linear - 2.0 * alpha_b * C1 @ S @ C2.transpose(1, 2) + Z) / gamma
-        log_T = (log_phi - safe_logsumexp(log_phi, dim=2)[:, :, None]) + log_p[:, :, None]
+        log_T = log_normalize(log_phi, dim=2) + log_p[:, :, None]
         Z = Z + gamma * (exp(log_T) - S)
     return exp(log_T)

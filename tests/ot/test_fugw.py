@@ -107,10 +107,15 @@ def test_padding_does_not_change_the_plans(inner, dtype):
     [
         ({"inner": "sinkhorn"}, "inner must be"),
         ({"proximal_weight": 0.0}, "proximal_weight"),
-        ({"alpha": 1.5}, "alpha in"),
-        ({"alpha": float("nan")}, "alpha in"),
-        ({"rho": -1.0}, "positive rho"),
-        ({"eps": -0.1}, "nonnegative eps"),
+        ({"alpha": 1.5}, "alpha must be in"),
+        ({"alpha": float("nan")}, "alpha must be in"),
+        ({"rho": -1.0}, "rho must be positive"),
+        ({"eps": -0.1}, "eps must be nonnegative"),
+        ({"max_iter": -1}, "max_iter must be an integer"),
+        ({"n_inner": 0}, "n_inner must be an integer"),
+        # F4: one trade-off per problem, never broadcast (the batch has one problem here).
+        ({"alpha": torch.tensor([0.5, 0.5, 0.5])}, r"alpha must be a number or of shape \(1,\)"),
+        ({"rho": torch.tensor([1.0, 1.0])}, r"rho must be a number or of shape \(1,\)"),
     ],
 )
 def test_solver_options_are_checked(options, message):
@@ -201,3 +206,18 @@ def test_kl_divergence_matches_its_formula_and_checks_its_measures():
         kl_divergence(a, b[:, :2], 1)
     with pytest.raises(TypeError, match="b must be a torch.Tensor"):
         kl_divergence(a, b.numpy(), 1)
+
+
+def test_f5_loss_rejects_mass_on_zero_weight_nodes():
+    # The marginal penalty is infinite there; the loss used to come out finite and negative.
+    pairs, _ = make_sbm_pairs(2, random_state=0)
+    first, second, _ = _batch(pairs)
+    P = first.p[:, :, None] * second.p[:, None, :]
+    ws = first.p.clone()
+    ws[:, 0] = 0.0
+    with pytest.raises(ValueError, match="P has mass on node 0, whose weight in ws is 0"):
+        fugw_loss(P, first.C, second.C, ws, second.p)
+    wt = second.p.clone()
+    wt[1, 2] = 0.0
+    with pytest.raises(ValueError, match="Problem 1: P has mass on node 2, whose weight in wt"):
+        fugw_loss(P, first.C, second.C, first.p, wt)

@@ -140,6 +140,8 @@ def test_float32_small_gamma_is_finite(random_pairs, solver, gamma):
         ({"alpha": torch.tensor([0.5, float("nan")])}, "alpha must be in"),
         ({"gamma": 0.0}, "gamma must be positive"),
         ({"gamma": float("inf")}, "gamma must be positive"),
+        ({"max_iter": -1}, "max_iter must be an integer"),
+        ({"max_iter": 2.5}, "max_iter must be an integer"),
     ],
 )
 def test_solver_parameters_are_checked(random_pairs, solver, options, message):
@@ -392,3 +394,38 @@ def test_initial_plan_names_malformed_inputs(random_pairs, changes, message):
         arguments[name] = change(arguments[name]) if callable(change) else change
     with pytest.raises(ValueError, match=message):
         initial_plan(first.C, second.C, **arguments)
+
+
+@pytest.mark.parametrize("n_sinkhorn", [0, -1, None])
+def test_ppa_rejects_a_sinkhorn_budget_below_one(random_pairs, n_sinkhorn):
+    # Without the check, n_sinkhorn=0 died in torch.log(None).
+    first = pad_graphs([random_pairs[0][0]])
+    second = pad_graphs([random_pairs[0][1]])
+    with pytest.raises(ValueError, match="n_sinkhorn must be an integer >= 1"):
+        fgw_plan_ppa(first.C, second.C, first.p, second.p, n_sinkhorn=n_sinkhorn)
+
+
+@pytest.mark.parametrize("C2", [torch.full((1, 3, 3), 1e-4), torch.zeros(1, 3, 3)])
+def test_f7_badmm_float32_large_costs_keep_the_row_marginal(C2):
+    # C1^2 / gamma ~ 1e8: the three entries of the row tie in float32, and x - logsumexp(x)
+    # rounded the normalisation away (each got probability 1: a row sum of 3).
+    C1 = torch.tensor([[[1097.627]]])
+    q = torch.full((1, 3), 1 / 3)
+    T = fgw_plan_badmm(C1, C2, torch.ones(1, 1), q, gamma=0.01)
+    assert torch.isfinite(T).all()
+    torch.testing.assert_close(T.sum(2), torch.ones(1, 1))
+
+
+@pytest.mark.parametrize("solver", [fgw_plan_ppa, fgw_plan_badmm, initial_plan])
+def test_f8_weights_whose_products_underflow_are_rejected(random_pairs, solver):
+    # Subnormal float32 weights: every plan entry p_i q_j underflows, the plans were all NaN.
+    first = pad_graphs([random_pairs[0][0]], dtype=torch.float32)
+    second = pad_graphs([random_pairs[0][1]], dtype=torch.float32)
+    p = first.p * 1e-40 / first.p.sum()
+    q = second.p * 1e-40 / second.p.sum()
+    with pytest.raises(ValueError, match="below the range of float32 plans"):
+        solver(first.C, second.C, p, q)
+    # The same weights in float64 are within range and give finite plans in Pi(p, q).
+    T = fgw_plan_ppa(first.C.double(), second.C.double(), p.double(), q.double())
+    assert torch.isfinite(T).all()
+    torch.testing.assert_close(T.sum(2) / p.double(), torch.ones_like(p.double()))
