@@ -42,7 +42,6 @@ from ._utils import (
     log_normalize,
     masked_log,
     round_to_marginals,
-    safe_logsumexp,
     sinkhorn_projection,
     sinkhorn_scaling,
 )
