@@ -14,7 +14,14 @@ import torch
 from ._graphs import Graph
 from .ot._utils import group_by_size
 
-__all__ = ["GraphBatch", "pad_graphs", "size_buckets", "resolve_device", "resolve_dtype"]
+__all__ = [
+    "GraphBatch",
+    "check_dtype_range",
+    "pad_graphs",
+    "size_buckets",
+    "resolve_device",
+    "resolve_dtype",
+]
 
 
 def resolve_device(device):
@@ -53,6 +60,37 @@ def resolve_dtype(dtype):
     if isinstance(dtype, str) and dtype in DTYPES:
         return DTYPES[dtype]
     raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+
+
+def check_dtype_range(graphs, dtype):
+    r"""``ValueError`` naming the first graph whose entries are too large for the kernels in
+    ``dtype``.
+
+    The (fused) GW losses sum squared entries over pairs of nodes, so a graph of ``n`` nodes
+    needs :math:`n \max |C_{ij}|` and :math:`n \max |F_{ik}|` below :math:`\sqrt{x_{\max}}`
+    (``1.8e19`` in float32, ``1.3e154`` in float64); beyond that the losses overflow to inf and
+    the solvers' checks would fail far from the cause.
+
+    Parameters
+    ----------
+    graphs : list of Graph
+        Named by their position in the list.
+    dtype : torch.dtype
+    """
+    limit = float(np.sqrt(torch.finfo(dtype).max))
+    name = str(dtype).removeprefix("torch.")
+    for index, graph in enumerate(graphs):
+        for what, values in (("structure", graph.C), ("features", graph.F)):
+            if values is None or values.size == 0:
+                continue
+            largest = float(np.abs(values).max())
+            if largest * graph.n_nodes > limit:
+                raise ValueError(
+                    f"Graph {index}: {what} entries reach {largest:.3g}; their squares summed "
+                    f"over {graph.n_nodes} nodes overflow {name}. Rescale the graphs (one factor "
+                    "on every structure and feature scales the losses and leaves the plans "
+                    "as they are) or use dtype='float64'."
+                )
 
 
 @dataclass

@@ -28,7 +28,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._batching import pad_graphs, resolve_device, resolve_dtype
+from ._batching import check_dtype_range, pad_graphs, resolve_device, resolve_dtype
 from ._graphs import NODE_WEIGHTS, STRUCTURES, Graph, as_graphs, validate_graphs
 from .ot import fgw_barycenter
 from .pairwise import SOLVERS, pairwise_gw_distances
@@ -323,6 +323,8 @@ class GWBarycenterKMeans(
         )
         if len(graphs) < self.n_clusters:
             raise ValueError(f"n_samples={len(graphs)} should be >= n_clusters={self.n_clusters}.")
+        if self.solver == "torch":
+            check_dtype_range(graphs, resolve_dtype(self.dtype))
         rng = check_random_state(self.random_state)
         size = self.barycenter_size
         if size is None:

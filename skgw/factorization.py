@@ -18,7 +18,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
-from ._batching import pad_graphs, resolve_device, resolve_dtype, size_buckets
+from ._batching import (
+    check_dtype_range,
+    pad_graphs,
+    resolve_device,
+    resolve_dtype,
+    size_buckets,
+)
 from ._graphs import Graph, validate_graphs
 from .ot import barycenter_update, feature_cost, fgw_barycenter, fgw_loss, solve_plans
 
@@ -287,6 +293,7 @@ class GromovWassersteinFactorization(
 
     def _batches(self, graphs, device, dtype):
         """Padded batches of similar-size graphs, with their indices."""
+        check_dtype_range(graphs, dtype)
         buckets = size_buckets([g.n_nodes for g in graphs], max_batch_size=self.batch_size)
         return [
             (index, pad_graphs([graphs[i] for i in index], device=device, dtype=dtype))

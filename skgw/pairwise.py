@@ -20,10 +20,11 @@ import numbers
 
 import numpy as np
 import ot
+import torch
 from joblib import Parallel, delayed
 
 from ._batching import pad_graphs, resolve_device, resolve_dtype
-from ._graphs import as_graphs
+from ._graphs import Graph, as_graphs
 from .ot import feature_cost, fgw_loss, fgw_plan_ppa
 from .ot._utils import group_by_size
 
@@ -65,7 +66,7 @@ def _torch_discrepancies(graphs_a, graphs_b, pairs, alpha, device, dtype, solver
     """
     device, dtype = resolve_device(device), resolve_dtype(dtype)
     params = {**TORCH_SOLVER_PARAMS, **(solver_params or {})}
-    graphs = list(graphs_a) + list(graphs_b)
+    graphs, unit = _unit_scaled(list(graphs_a) + list(graphs_b), alpha)
     sizes = np.array([g.n_nodes for g in graphs])
     groups = group_by_size(list(sizes), max_padding=TORCH_MAX_PADDING)
     # Each size group padded once; a batch takes its graphs from there.
@@ -92,7 +93,26 @@ def _torch_discrepancies(graphs_a, graphs_b, pairs, alpha, device, dtype, solver
                 for batch, side in zip(batches, (first, second), strict=True)
             )
             values[chosen] = _ppa_values(G1, G2, alpha, params)
-    return values
+    return values * unit**2
+
+
+def _unit_scaled(graphs, alpha):
+    r"""The graphs with structures (and features, where they count) divided by a power of two
+    :math:`c` near their largest entry, and :math:`c`.
+
+    Every FGW value scales by :math:`c^2` and the plans do not change, so the solver works on
+    entries of order 1: structures of ``1e30`` no longer overflow float32 and those of ``1e-8``
+    no longer fall below the floor of the relative proximal weight. A power of two keeps the
+    scaling exact.
+    """
+    largest = max(float(np.abs(g.C).max()) for g in graphs)
+    if any(_uses_features(g, alpha) for g in graphs):
+        largest = max(largest, max(float(np.abs(g.F).max(initial=0.0)) for g in graphs))
+    if largest == 0.0:
+        return graphs, 1.0
+    unit = float(np.ldexp(1.0, np.frexp(largest)[1]))
+    scaled = [Graph(g.C / unit, g.p, None if g.F is None else g.F / unit) for g in graphs]
+    return scaled, unit
 
 
 def _product_plan_loss(G1, G2, alpha):
@@ -126,7 +146,9 @@ def _product_plan_loss(G1, G2, alpha):
 def _ppa_values(G1, G2, alpha, params):
     """FGW values of the PPA plans between two padded batches (relative ``gamma``)."""
     D = None if G1.F is None or alpha == 1.0 else feature_cost(G1.F, G2.F)
-    scale = _product_plan_loss(G1, G2, alpha if D is not None else 1.0).clamp_min(1e-12)
+    scale = _product_plan_loss(G1, G2, alpha if D is not None else 1.0)
+    # A zero scale means equal constant graphs, whose product plan is optimal: any gamma works.
+    scale = torch.where(scale > 0, scale, 1.0)
     gamma = params["gamma"] * scale[:, None, None]
     T = fgw_plan_ppa(G1.C, G2.C, G1.p, G2.p, D=D, alpha=alpha, **{**params, "gamma": gamma})
     return fgw_loss(G1.C, G2.C, T, D, alpha).double().cpu().numpy()

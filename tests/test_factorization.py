@@ -283,3 +283,14 @@ def test_cuda_matches_cpu(sbm):
     cpu = _small(device="cpu").fit(graphs)
     gpu = _small(device="cuda").fit(graphs)
     np.testing.assert_allclose(gpu.transform(graphs), cpu.transform(graphs), atol=1e-6)
+
+
+def test_float32_overflow_names_the_graph(sbm):
+    # Finite inputs whose squares overflow float32 used to surface as "C1 has non-finite entries".
+    graphs = list(sbm[0][:4])
+    graphs[2] = Graph(graphs[2].C * 1e30, graphs[2].p, graphs[2].F)
+    with pytest.raises(ValueError, match="Graph 2: structure entries reach 1e\\+30.*float32"):
+        _small(dtype="float32", max_iter=1).fit(graphs)
+    fitted = _small(dtype="float32", max_iter=1).fit(sbm[0][:4])
+    with pytest.raises(ValueError, match="Graph 2: structure entries reach"):
+        fitted.transform(graphs)

@@ -159,3 +159,34 @@ def test_bad_input_is_rejected(graphs):
         pairwise_gw_distances(graphs[:2], solver="torch", solver_params=[("max_iter", 20)])
     with pytest.raises(ValueError, match="is not a torch device"):
         pairwise_gw_distances(graphs[:2], solver="torch", device="gpu0", n_jobs=2)
+
+
+@pytest.mark.parametrize("scale", [2.0**-30, 1e-8, 3e-5, 7.5, 1e30])
+def test_f9_torch_solver_is_scale_invariant(graphs, scale):
+    # d(sA, sB) = s^2 d(A, B), in float32 too: structures of 1e30 used to overflow ("gamma must
+    # be positive and finite, got nan") and those below 1e-6 met the floor of the relative gamma.
+    structures = [g.C for g in graphs[:4]]
+    for dtype in ("float64", "float32"):
+        reference = pairwise_gw_distances(structures, solver="torch", device="cpu", dtype=dtype)
+        scaled = pairwise_gw_distances(
+            [scale * C for C in structures], solver="torch", device="cpu", dtype=dtype
+        )
+        np.testing.assert_allclose(
+            scaled / scale**2, reference, rtol=1e-5 if dtype == "float32" else 1e-9
+        )
+
+
+def test_torch_solver_scales_features_and_structures_together(graphs):
+    scale = 1e12
+    scaled = [(scale * g.C, scale * g.F) for g in graphs[:3]]
+    reference = pairwise_gw_distances(graphs[:3], solver="torch", device="cpu")
+    np.testing.assert_allclose(
+        pairwise_gw_distances(scaled, solver="torch", device="cpu") / scale**2, reference, rtol=1e-9
+    )
+
+
+def test_torch_solver_on_equal_constant_graphs_is_zero():
+    # The product plan's loss is 0 there: the relative gamma must not become 0.
+    empty = np.zeros((4, 4))
+    D = pairwise_gw_distances([empty, empty, empty], solver="torch", device="cpu")
+    np.testing.assert_array_equal(D, np.zeros((3, 3)))
