@@ -18,6 +18,7 @@ __all__ = [
     "GraphBatch",
     "check_dtype_range",
     "pad_graphs",
+    "pair_buckets",
     "size_buckets",
     "resolve_device",
     "resolve_dtype",
@@ -205,3 +206,50 @@ def size_buckets(sizes, *, max_batch_size, max_padding=0.25):
         list(np.asarray(sizes)), max_padding=max_padding, max_group_size=max_batch_size
     )
     return [np.array(group) for group in groups]
+
+
+def pair_buckets(source_sizes, target_sizes, *, max_batch_size, max_padding=1.0, min_entries=2**22):
+    r"""Group pairs of graphs into batches whose padded tensors stay close to the pairs' own.
+
+    A batch of :math:`B` pairs padded to :math:`N` source and :math:`M` target nodes holds
+    tensors of :math:`B (N^2 + M^2 + N M)` entries (structures and plans), against
+    :math:`\sum_b (n_b^2 + m_b^2 + n_b m_b)` for the pairs alone. Pairs are sorted by that cost
+    and cut into consecutive runs of at most ``max_batch_size`` pairs whose padded cost is at
+    most ``(1 + max_padding)`` times their own, or at most ``min_entries`` (small batches, where
+    padding costs nothing worth a separate call). So one large graph among small ones gets a
+    batch of its own instead of padding every other pair to its size.
+
+    Parameters
+    ----------
+    source_sizes, target_sizes : array-like of int, of one length
+    max_batch_size : int
+    max_padding : float, default=1.0
+    min_entries : int, default=2**22
+
+    Returns
+    -------
+    buckets : list of ndarray of int
+        Every index appears once; a list of pairs that fits in one batch is returned as it is,
+        in its order.
+    """
+    n, m = np.asarray(source_sizes, dtype=np.int64), np.asarray(target_sizes, dtype=np.int64)
+    own = n * n + m * m + n * m
+
+    def fits(count, N, M, own_sum):
+        padded = count * (N * N + M * M + N * M)
+        return count <= max_batch_size and (
+            padded <= min_entries or padded <= (1 + max_padding) * own_sum
+        )
+
+    if len(n) and fits(len(n), n.max(), m.max(), own.sum()):
+        return [np.arange(len(n))]
+    buckets, current, N, M, own_sum = [], [], 0, 0, 0
+    for index in np.argsort(own, kind="stable"):
+        grown = (max(N, n[index]), max(M, m[index]), own_sum + own[index])
+        if current and not fits(len(current) + 1, *grown):
+            buckets.append(np.array(current))
+            current, grown = [], (n[index], m[index], own[index])
+        current.append(index)
+        N, M, own_sum = grown
+    buckets.append(np.array(current))
+    return buckets

@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._batching import check_dtype_range, pad_graphs, resolve_device, resolve_dtype
+from ._fit_state import keeps_fitted_state_on_error
 from ._graphs import NODE_WEIGHTS, STRUCTURES, Graph, as_graphs, validate_graphs
 from .ot import fgw_barycenter
 from .pairwise import SOLVERS, pairwise_gw_distances
@@ -304,6 +305,7 @@ class GWBarycenterKMeans(
             )
         return centers
 
+    @keeps_fitted_state_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Cluster the graphs.

@@ -25,6 +25,7 @@ from ._batching import (
     resolve_dtype,
     size_buckets,
 )
+from ._fit_state import keeps_fitted_state_on_error
 from ._graphs import Graph, validate_graphs
 from .ot import barycenter_update, feature_cost, fgw_barycenter, fgw_loss, solve_plans
 
@@ -418,6 +419,7 @@ class GromovWassersteinFactorization(
         by_size = shuffled[np.argsort(sizes[shuffled], kind="stable")]
         return np.array([rng.choice(stratum) for stratum in np.array_split(by_size, K)])
 
+    @keeps_fitted_state_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the atoms (paper Algorithm 4, batched).

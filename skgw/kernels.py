@@ -21,6 +21,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._fit_state import keeps_fitted_state_on_error
 from ._graphs import NODE_WEIGHTS, STRUCTURES, validate_graphs
 from .pairwise import SOLVERS, pairwise_gw_distances
 
@@ -121,6 +122,7 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             n_node_features=None if reset else self.fit_graphs_[0].n_node_features,
         )
 
+    @keeps_fitted_state_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Keep the training graphs.

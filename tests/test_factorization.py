@@ -294,3 +294,22 @@ def test_float32_overflow_names_the_graph(sbm):
     fitted = _small(dtype="float32", max_iter=1).fit(sbm[0][:4])
     with pytest.raises(ValueError, match="Graph 2: structure entries reach"):
         fitted.transform(graphs)
+
+
+def test_f11_an_interrupted_refit_keeps_the_previous_model(sbm, monkeypatch):
+    graphs, _ = sbm
+    model = _small(max_iter=2).fit(graphs)
+    state = dict(vars(model))
+    embedding = model.transform(graphs[:3])
+    import skgw.factorization as factorization
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(factorization, "fgw_loss", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.set_params(max_iter=3).fit(graphs)
+    monkeypatch.undo()
+    assert vars(model).keys() == state.keys()
+    assert model.loss_curve_ is state["loss_curve_"] and len(model.loss_curve_) == 2
+    np.testing.assert_array_equal(model.transform(graphs[:3]), embedding)

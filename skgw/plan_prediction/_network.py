@@ -102,6 +102,16 @@ def scaled_attention_plan(S, log_a, log_b, n_iter):
     return 0.5 * (P_rows + P_columns) * pair_mask
 
 
+@torch.no_grad()
+def _reset_linear(layer, generator):
+    r"""PyTorch's default initialisation of an ``nn.Linear``, drawn from ``generator``: weights
+    and bias uniform on :math:`[-1/\sqrt{d_{in}}, 1/\sqrt{d_{in}}]` (the weights as
+    Kaiming-uniform with :math:`a = \sqrt 5`, in the same order of draws)."""
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    bound = 1.0 / math.sqrt(layer.in_features) if layer.in_features > 0 else 0.0
+    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
 class _ULOTLayer(nn.Module):
     """One GCN + cross-attention layer (module docstring, steps 1-3)."""
 
@@ -162,6 +172,10 @@ class ULOTNetwork(nn.Module):
     alpha_encoding_dim : int, default=10
     n_sinkhorn_iter : int, default=0
         Sinkhorn updates of the plan head (:func:`scaled_attention_plan`); 0 is ULOT's plan.
+    generator : torch.Generator, default=None
+        Draws the initial weights (PyTorch's default initialisation of ``nn.Linear``), so that
+        networks built in parallel threads do not share the global random state; None uses
+        the global one.
     """
 
     def __init__(
@@ -174,6 +188,7 @@ class ULOTNetwork(nn.Module):
         n_layers=5,
         alpha_encoding_dim=10,
         n_sinkhorn_iter=0,
+        generator=None,
     ):
         super().__init__()
         self.alpha_encoding_dim = alpha_encoding_dim
@@ -185,6 +200,10 @@ class ULOTNetwork(nn.Module):
         self.shared = _ULOTLayer(hidden_dim, *sizes)
         self.weight_head = nn.Linear(hidden_dim + condition_dim, 1)
         self.feature_cost_head = nn.Linear(condition_dim, 1)
+        if generator is not None:
+            for layer in self.modules():
+                if isinstance(layer, nn.Linear):
+                    _reset_linear(layer, generator)
 
     def condition(self, alpha, rho):
         """Conditioning vector :math:`[\\phi(\\alpha), \\rho, \\log(\\rho) / 9]`, (B, d + 2)."""

@@ -23,7 +23,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .._batching import resolve_device, resolve_dtype
+from .._batching import pair_buckets, resolve_device, resolve_dtype
+from .._fit_state import keeps_fitted_state_on_error
 from .._graphs import Graph, as_graphs, check_n_node_features, validate_graphs
 from ..ot import fugw_loss, fugw_plan
 from ..ot._utils import check_in_unit_interval, check_positive_finite
@@ -33,6 +34,8 @@ from ._problem import STRUCTURES, PairSide, pad_side, pair_feature_cost, prepare
 __all__ = ["FUGWPlanPredictor"]
 
 PREDICT_BATCH_SIZE = 256
+# Padded entries below which a batch of pairs is not cut by size (pair_buckets' min_entries).
+MIN_BATCH_ENTRIES = 2**22
 N_REFERENCE_CANDIDATES = 32
 
 
@@ -57,6 +60,14 @@ def sample_trade_offs(n, rng):
     alpha = np.where(corner < 0.05, 0.0, np.where(corner < 0.1, 1.0, alpha))
     rho = np.exp(-9.0 * rng.random_sample(n))
     return alpha, rho
+
+
+def _buckets(sources, targets, max_batch_size):
+    """:func:`~skgw._batching.pair_buckets` of prepared (source, target) graphs."""
+    return pair_buckets(
+        [s.p.shape[0] for s in sources], [t.p.shape[0] for t in targets],
+        max_batch_size=max_batch_size, min_entries=MIN_BATCH_ENTRIES,
+    )  # fmt: skip
 
 
 def _is_graph_object(item):
@@ -306,9 +317,7 @@ class FUGWPlanPredictor(BaseEstimator):
         device, dtype = resolve_device(self.device), torch.float64
         alphas, rhos = self._trade_offs(len(pairs), alpha, rho)
         results = []
-        order = np.argsort([s.p.shape[0] * t.p.shape[0] for s, t in pairs], kind="stable")
-        for start in range(0, len(pairs), PREDICT_BATCH_SIZE):
-            chosen = order[start : start + PREDICT_BATCH_SIZE]
+        for chosen in _buckets([s for s, _ in pairs], [t for _, t in pairs], PREDICT_BATCH_SIZE):
             a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
             r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
             with torch.no_grad():
@@ -324,16 +333,15 @@ class FUGWPlanPredictor(BaseEstimator):
     # -- fit -----------------------------------------------------------------------------------
 
     def _build_network(self, n_features, seed, device, dtype):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            network = ULOTNetwork(
-                n_features,
-                hidden_dim=self.hidden_dim,
-                gcn_dim=self.gcn_dim,
-                attention_dim=self.attention_dim,
-                n_layers=self.n_layers,
-                n_sinkhorn_iter=self.n_sinkhorn_iter,
-            )
+        network = ULOTNetwork(
+            n_features,
+            hidden_dim=self.hidden_dim,
+            gcn_dim=self.gcn_dim,
+            attention_dim=self.attention_dim,
+            n_layers=self.n_layers,
+            n_sinkhorn_iter=self.n_sinkhorn_iter,
+            generator=torch.Generator().manual_seed(seed),
+        )
         return network.to(device=device, dtype=dtype)
 
     def _draw(self, n, rng):
@@ -347,18 +355,34 @@ class FUGWPlanPredictor(BaseEstimator):
             return torch.log(loss + torch.finfo(loss.dtype).tiny).mean()
         return loss.mean()
 
+    def _batch_objective(self, prepared, pairs, alphas, rhos, device, dtype, backward=False):
+        """Mean objective of a batch of training pairs (indices into ``prepared``), computed on
+        sub-batches of similar sizes (:func:`~skgw._batching.pair_buckets`) and, with
+        ``backward``, its gradient accumulated on the network's parameters."""
+        sources, targets = [prepared[i] for i in pairs[:, 0]], [prepared[j] for j in pairs[:, 1]]
+        total = 0.0
+        for chosen in _buckets(sources, targets, len(pairs)):
+            a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
+            r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
+            _, loss, *_ = self._forward(
+                [sources[k] for k in chosen], [targets[k] for k in chosen], a, r, device, dtype
+            )
+            objective = self._objective(loss) * (len(chosen) / len(pairs))
+            if backward:
+                objective.backward()
+            total += float(objective.detach())
+        return total
+
     def _mean_objective(self, prepared, pairs, alphas, rhos, device, dtype):
         total = 0.0
         for start in range(0, len(pairs), self.batch_size):
             chosen = slice(start, start + self.batch_size)
-            a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
-            r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
-            sources = [prepared[i] for i in pairs[chosen, 0]]
-            targets = [prepared[j] for j in pairs[chosen, 1]]
-            _, loss, *_ = self._forward(sources, targets, a, r, device, dtype)
-            total += float(self._objective(loss)) * len(loss)
+            total += self._batch_objective(
+                prepared, pairs[chosen], alphas[chosen], rhos[chosen], device, dtype
+            ) * len(pairs[chosen])
         return total / len(pairs)
 
+    @keeps_fitted_state_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the network on random pairs of the graphs of ``X`` (or on the given pairs).
@@ -416,18 +440,13 @@ class FUGWPlanPredictor(BaseEstimator):
             epoch_loss = 0.0
             for start in range(0, len(pairs), self.batch_size):
                 chosen = slice(start, start + self.batch_size)
-                a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
-                r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
-                _, loss, *_ = self._forward(
-                    [prepared[i] for i in pairs[chosen, 0]],
-                    [prepared[j] for j in pairs[chosen, 1]],
-                    a, r, device, dtype,
-                )  # fmt: skip
                 optimizer.zero_grad()
-                objective = self._objective(loss)
-                objective.backward()
+                objective = self._batch_objective(
+                    prepared, pairs[chosen], alphas[chosen], rhos[chosen], device, dtype,
+                    backward=True,
+                )  # fmt: skip
                 optimizer.step()
-                epoch_loss += float(objective.detach()) * len(loss)
+                epoch_loss += objective * len(pairs[chosen])
             self.network_.eval()
             with torch.no_grad():
                 validation_loss = self._mean_objective(
@@ -670,6 +689,13 @@ class FUGWPlanPredictor(BaseEstimator):
         p = p[0] if p and p[0] is not None else A.new_full((n,), 1.0 / n)
         if tuple(p.shape) != (n,):
             raise ValueError(f"{name}: node weights must have shape ({n},), got {tuple(p.shape)}.")
+        for what, values in (("adjacency", A), ("node features", F), ("node weights", p)):
+            if not torch.isfinite(values).all():
+                raise ValueError(f"{name}: {what} contain NaN or infinity.")
+        if (A < 0).any():
+            raise ValueError(f"{name}: adjacency has negative entries.")
+        if (p < 0).any() or not p.sum() > 0:
+            raise ValueError(f"{name}: node weights must be nonnegative with a positive sum.")
         return A, F, p
 
     def __sklearn_tags__(self):

@@ -306,3 +306,96 @@ def test_non_finite_validation_loss_stops_training(graphs, monkeypatch):
     losses = iter([np.inf])
     with pytest.raises(FloatingPointError, match="became inf at epoch 0"):
         FUGWPlanPredictor(**SMALL).fit(graphs)
+
+
+@pytest.mark.parametrize(
+    "spoil, message",
+    [
+        (lambda A, F, p: (np.where(np.eye(len(A)) > 0, np.nan, A), F, p), "adjacency contain NaN"),
+        (lambda A, F, p: (A, F * np.inf, p), "node features contain NaN or infinity"),
+        (lambda A, F, p: (-A, F, p), "adjacency has negative entries"),
+        (lambda A, F, p: (A, F, np.zeros_like(p)), "node weights must be nonnegative"),
+        (lambda A, F, p: (A, F, p - p.max()), "node weights must be nonnegative"),
+    ],
+)
+def test_f3_plan_tensor_checks_the_numbers(graphs, fitted, spoil, message):
+    # NaN structures and all-zero weights used to give an all-NaN plan, negative weights a plan.
+    g = graphs[0]
+    with pytest.raises(ValueError, match="source: " + message):
+        fitted.plan_tensor(spoil(g.C, g.F, g.p), graphs[1], 0.5, 1.0)
+
+
+def _fit_and_predict(graphs, seed):
+    model = FUGWPlanPredictor(**{**SMALL, "max_iter": 2, "random_state": seed}).fit(graphs)
+    return model.predict([(graphs[0], graphs[1])])
+
+
+def test_f10_fits_in_threads_are_the_serial_fits(graphs):
+    # The network used to be initialised from the global torch RNG, seeded in each thread.
+    from concurrent.futures import ThreadPoolExecutor
+
+    serial = [_fit_and_predict(graphs, seed) for seed in range(3)]
+    for _ in range(2):
+        with ThreadPoolExecutor(3) as pool:
+            threaded = list(pool.map(lambda seed: _fit_and_predict(graphs, seed), range(3)))
+        for seed in range(3):
+            np.testing.assert_array_equal(threaded[seed], serial[seed])
+
+
+def test_f11_an_interrupted_refit_keeps_the_previous_model(graphs, monkeypatch):
+    model = FUGWPlanPredictor(**{**SMALL, "max_iter": 2}).fit(graphs)
+    state = dict(vars(model))
+    before = model.predict([(graphs[0], graphs[1])])
+    calls = []
+
+    def interrupted(self, loss):
+        calls.append(1)
+        if len(calls) > 2:
+            raise KeyboardInterrupt
+        return loss.mean()
+
+    monkeypatch.setattr(FUGWPlanPredictor, "_objective", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.set_params(random_state=1).fit(graphs)
+    monkeypatch.undo()
+    assert vars(model).keys() == state.keys()
+    assert all(vars(model)[key] is value for key, value in state.items() if key != "random_state")
+    np.testing.assert_array_equal(model.predict([(graphs[0], graphs[1])]), before)
+    # An interrupted first fit leaves no fitted attribute behind.
+    fresh = FUGWPlanPredictor(**SMALL)
+    monkeypatch.setattr(FUGWPlanPredictor, "_objective", interrupted)
+    calls.clear()
+    with pytest.raises(KeyboardInterrupt):
+        fresh.fit(graphs)
+    with pytest.raises(NotFittedError):
+        fresh.predict(graphs[:1])
+
+
+def test_f12_one_large_graph_does_not_pad_the_others(fitted, graphs, monkeypatch):
+    # Every pair used to be padded to the largest graph of its batch of 256.
+    import skgw.plan_prediction.predictor as predictor
+
+    large = make_sbm_graphs(1, n_nodes=(120, 120), random_state=1)[0]
+    samples = list(graphs[:20]) + large
+    widths = []
+    pad_side = predictor.pad_side
+
+    def recording(sides, device, dtype):
+        side = pad_side(sides, device, dtype)
+        widths.append((len(sides), side.S.shape[1]))
+        return side
+
+    monkeypatch.setattr(predictor, "pad_side", recording)
+    monkeypatch.setattr(predictor, "MIN_BATCH_ENTRIES", 0)  # the tiny graphs' batches are cut too
+    plans = fitted.predict(samples)
+    monkeypatch.undo()
+    padded = sum(b * n * n for b, n in widths)
+    assert padded < 2 * (sum(g.n_nodes**2 for g in samples) + len(samples) * 12**2)
+    # The same plans as predicted one at a time.
+    for k in (0, 20):
+        np.testing.assert_allclose(plans[k], fitted.predict([samples[k]])[0], atol=1e-12)
+    # Training batches are cut the same way, with the gradient of the whole batch.
+    model = FUGWPlanPredictor(**{**SMALL, "max_iter": 1}).fit(list(graphs[:12]) + large)
+    monkeypatch.setattr(predictor, "MIN_BATCH_ENTRIES", 2**40)  # one padded batch
+    whole = FUGWPlanPredictor(**{**SMALL, "max_iter": 1}).fit(list(graphs[:12]) + large)
+    np.testing.assert_allclose(model.loss_curve_, whole.loss_curve_, rtol=1e-4)
