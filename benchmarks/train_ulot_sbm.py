@@ -8,6 +8,7 @@ defaults are those of the shipped model (about an hour on the 2-core CPU).
 Run: ``python benchmarks/train_ulot_sbm.py [--epochs 220] [--graphs 2000] [--output PATH]``
 """
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -56,7 +57,10 @@ def main():
         f"{best}, validation objective {model.validation_loss_curve_[best]:.5f}"
     )
     save_predictor(model, args.output)
-    print(f"saved to {args.output} ({Path(args.output).stat().st_size / 1e3:.0f} kB)")
+    digest = hashlib.sha256(Path(args.output).read_bytes()).hexdigest()
+    print(
+        f"saved to {args.output} ({Path(args.output).stat().st_size / 1e3:.0f} kB, sha256 {digest})"
+    )
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+import hashlib
 import pickle
 
 import networkx as nx
@@ -399,3 +400,74 @@ def test_f12_one_large_graph_does_not_pad_the_others(fitted, graphs, monkeypatch
     monkeypatch.setattr(predictor, "MIN_BATCH_ENTRIES", 2**40)  # one padded batch
     whole = FUGWPlanPredictor(**{**SMALL, "max_iter": 1}).fit(list(graphs[:12]) + large)
     np.testing.assert_allclose(model.loss_curve_, whole.loss_curve_, rtol=1e-4)
+
+
+def test_f13_a_text_file_is_not_a_model(tmp_path):
+    # torch's unpickler let a KeyError escape on a text file.
+    (tmp_path / "notes.txt").write_text("hello world\n" * 10)
+    with pytest.raises(ValueError, match="notes.txt is not a file written by save_predictor"):
+        load_predictor(tmp_path / "notes.txt")
+
+
+def _saved(fitted, tmp_path):
+    save_predictor(fitted, tmp_path / "model.pt")
+    return torch.load(tmp_path / "model.pt", weights_only=True)
+
+
+def _first_weight(saved):
+    return next(iter(saved["state_dict"]))
+
+
+@pytest.mark.parametrize(
+    "spoil, message",
+    [
+        (lambda s: s["state_dict"].__setitem__(_first_weight(s), torch.zeros(3, 3)), "has shape"),
+        (lambda s: s["state_dict"].pop(_first_weight(s)), "missing \\['first"),
+        (lambda s: s["state_dict"].__setitem__("extra", torch.zeros(1)), "unexpected \\['extra"),
+        (lambda s: s.__setitem__("n_features", 7), "n_features=7 does not match"),
+        (lambda s: s.__setitem__("n_node_features", -1), "n_node_features must be"),
+        (lambda s: s["params"].__setitem__("hidden_dim", -1), "'hidden_dim' parameter"),
+        (lambda s: s["params"].__setitem__("colour", "red"), "parameters are not those"),
+        (lambda s: s["reference"].pop(), "reference graph has 0 node features"),
+        (lambda s: s["reference"][1].mul_(-1.0), "Graph 0: node weights are negative"),
+        (lambda s: s.__setitem__("best_epoch", 99), "best_epoch=99"),
+        (lambda s: s["state_dict"][_first_weight(s)].fill_(float("nan")), "has NaN or infinite"),
+    ],
+)
+def test_f14_f15_saved_models_are_checked_on_load(fitted, tmp_path, spoil, message):
+    # Wrong shapes, missing tensors, bad parameters gave raw torch errors; NaN weights loaded.
+    saved = _saved(fitted, tmp_path)
+    saved.pop("checksum")  # a file without checksum, as older versions wrote, is still checked
+    spoil(saved)
+    torch.save(saved, tmp_path / "spoiled.pt")
+    with pytest.raises(ValueError, match="spoiled.pt is not a valid saved predictor: .*" + message):
+        load_predictor(tmp_path / "spoiled.pt")
+
+
+def test_f15_flipped_bytes_are_detected(fitted, tmp_path):
+    saved = _saved(fitted, tmp_path)
+    name = _first_weight(saved)
+    flipped = saved["state_dict"][name].clone()
+    flipped.view(-1)[0] = torch.nextafter(flipped.view(-1)[0], torch.tensor(np.inf))
+    saved["state_dict"][name] = flipped
+    torch.save(saved, tmp_path / "flipped.pt")
+    with pytest.raises(ValueError, match="flipped.pt is damaged"):
+        load_predictor(tmp_path / "flipped.pt")
+    # Bytes flipped in the file itself: the file's digest differs from the one expected.
+    raw = bytearray((tmp_path / "model.pt").read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (tmp_path / "raw.pt").write_bytes(bytes(raw))
+    digest = hashlib.sha256((tmp_path / "model.pt").read_bytes()).hexdigest()
+    assert load_predictor(tmp_path / "model.pt", sha256=digest).n_iter_ == fitted.n_iter_
+    with pytest.raises(ValueError, match="raw.pt has SHA-256 .* expected"):
+        load_predictor(tmp_path / "raw.pt", sha256=digest)
+
+
+def test_the_shipped_model_is_checked_against_its_digest(monkeypatch, tmp_path):
+    from skgw.plan_prediction import _pretrained
+
+    filename, digest = _pretrained.PRETRAINED["sbm"]
+    assert load_pretrained(device="cpu").n_node_features_ == 3
+    monkeypatch.setitem(_pretrained.PRETRAINED, "sbm", (filename, "0" * 64))
+    with pytest.raises(ValueError, match="ulot_sbm.pt has SHA-256 " + digest):
+        load_pretrained(device="cpu")
