@@ -16,7 +16,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
-from tqdm.auto import tqdm
 
 from ._batching import (
     check_dtype_range,
@@ -27,6 +26,7 @@ from ._batching import (
 )
 from ._fit_state import keeps_fitted_state_on_error
 from ._graphs import Graph, validate_graphs
+from ._progress import progress
 from .ot import barycenter_update, feature_cost, fgw_barycenter, fgw_loss, solve_plans
 
 __all__ = ["GromovWassersteinFactorization"]
@@ -164,7 +164,8 @@ class GromovWassersteinFactorization(
         Seeds the atoms drawn (or generated), the label head and the order of the
         mini-batches; an int makes ``fit`` reproducible.
     verbose : int, default=0
-        Progress bar with epoch and loss when positive.
+        When positive, progress bars of ``fit`` (epochs, with the loss) and ``transform``
+        (graphs).
 
     Attributes
     ----------
@@ -471,7 +472,7 @@ class GromovWassersteinFactorization(
         optimizer = torch.optim.Adam(groups, lr=self.learning_rate)
 
         self.loss_curve_ = []
-        epochs = tqdm(range(self.max_iter), disable=not self.verbose, desc="GWF", unit="epoch")
+        epochs = progress(range(self.max_iter), verbose=self.verbose, desc="GWF", unit="epoch")
         for _ in epochs:
             epoch_loss = 0.0
             for b in rng.permutation(len(batches)):
@@ -549,6 +550,7 @@ class GromovWassersteinFactorization(
         atoms = self._atoms_module(device, dtype)
         embedding = np.zeros((len(graphs), self.n_components))
         losses = np.zeros(len(graphs))
+        bar = progress(total=len(graphs), verbose=self.verbose, desc="GWF transform", unit="graph")
         for index, batch in self._batches(graphs, device, dtype):
             z = torch.zeros(len(index), self.n_components, dtype=dtype, device=device)
             z.requires_grad_(True)
@@ -569,6 +571,8 @@ class GromovWassersteinFactorization(
                 )
             embedding[index] = weights.cpu().double().numpy()
             losses[index] = loss.cpu().double().numpy()
+            bar.update(len(index))
+        bar.close()
         return embedding, losses
 
     def _validated(self, X):

@@ -53,6 +53,8 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Precision of the ``"torch"`` solver.
     solver_params : dict, default=None
         Settings of the ``"torch"`` solver (see :func:`~skgw.pairwise_gw_distances`).
+    verbose : int, default=0
+        When positive, a progress bar over the pairs of each ``transform``.
 
     Attributes
     ----------
@@ -87,6 +89,7 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         "device": [str],
         "dtype": [StrOptions({"float32", "float64"})],
         "solver_params": [dict, None],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -101,6 +104,7 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         device="auto",
         dtype="float64",
         solver_params=None,
+        verbose=0,
     ):
         self.alpha = alpha
         self.beta = beta
@@ -111,6 +115,7 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self.device = device
         self.dtype = dtype
         self.solver_params = solver_params
+        self.verbose = verbose
 
     def _validated(self, X, reset):
         return validate_graphs(
@@ -163,6 +168,7 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             device=self.device,
             dtype=self.dtype,
             solver_params=self.solver_params,
+            verbose=self.verbose,
         )
         return np.exp(-distances / self.beta)
 

@@ -25,6 +25,7 @@ from joblib import Parallel, delayed
 
 from ._batching import pad_graphs, resolve_device, resolve_dtype
 from ._graphs import Graph, as_graphs
+from ._progress import progress
 from .ot import feature_cost, fgw_loss, fgw_plan_ppa
 from .ot._utils import group_by_size
 
@@ -224,6 +225,7 @@ def pairwise_gw_distances(
     device="auto",
     dtype="float64",
     solver_params=None,
+    verbose=0,
 ):
     r"""Matrix of (fused) GW discrepancies between the graphs of ``X`` and ``Y``.
 
@@ -256,6 +258,8 @@ def pairwise_gw_distances(
         settings (``gamma=0.2, max_iter=9, n_sinkhorn=3``); a ``ValueError`` with ``"pot"``. Its
         product start keeps automorphic nodes matched alike (a path against itself ends at 0.16):
         ``{"init": "perturbed_product", "max_iter": 20}`` breaks that tie.
+    verbose : int, default=0
+        When positive, a progress bar over the pairs solved.
 
     Returns
     -------
@@ -289,7 +293,7 @@ def pairwise_gw_distances(
         _tiles(len(graphs_x), len(graphs_y), symmetric, tile_size or DEFAULT_TILE_SIZE[solver])
     )
     tiles.sort(key=lambda tile: -_tile_cost(sizes_x, sizes_y, *tile))
-    results = Parallel(n_jobs=n_jobs)(
+    tasks = (
         delayed(_solve_tile)(
             [graphs_x[i] for i in rows],
             [graphs_y[j] for j in cols],
@@ -302,8 +306,20 @@ def pairwise_gw_distances(
         )
         for rows, cols, local in tiles
     )
+    results = Parallel(n_jobs=n_jobs, return_as="generator" if verbose else "list")(tasks)
+    bar = progress(
+        total=sum(len(local) for *_, local in tiles),
+        verbose=verbose,
+        desc="pairwise_gw_distances",
+        unit="pair",
+    )
+    collected = []
+    for values in results:  # in the order of the tiles
+        collected.append(values)
+        bar.update(len(values))
+    bar.close()
     sorted_distances = np.zeros((len(graphs_x), len(graphs_y)))
-    for (rows, cols, local), values in zip(tiles, results, strict=True):
+    for (rows, cols, local), values in zip(tiles, collected, strict=True):
         sorted_distances[rows[local[:, 0]], cols[local[:, 1]]] = values
     if symmetric:
         sorted_distances = np.triu(sorted_distances, k=1)

@@ -21,11 +21,11 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from .._batching import pair_buckets, resolve_device, resolve_dtype
 from .._fit_state import keeps_fitted_state_on_error
 from .._graphs import Graph, as_graphs, check_n_node_features, validate_graphs
+from .._progress import progress
 from ..ot import fugw_loss, fugw_plan
 from ..ot._utils import check_in_unit_interval, check_positive_finite
 from ._network import ULOTNetwork, normalized_adjacency
@@ -147,7 +147,9 @@ class FUGWPlanPredictor(BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds the network initialisation, the pairs and the trade-offs.
     verbose : int, default=0
-        Progress bar over epochs with the training and validation losses.
+        When positive, a progress bar over the training epochs with the training and validation
+        losses, and over the pairs of the calls that take more than one batch
+        (``pairwise_plan_mass`` of many graphs, ``refine``, ``predict``).
 
     Attributes
     ----------
@@ -312,12 +314,17 @@ class FUGWPlanPredictor(BaseEstimator):
         reference = prepare_graph(self.reference_, self.structure)
         return [(prepared[i], reference if j < 0 else prepared[j]) for i, j in index]
 
-    def _batched(self, pairs, alpha, rho, function):
-        """Apply ``function(source, target, P, alpha, rho, D)`` batch by batch (no gradient)."""
+    def _batched(self, pairs, alpha, rho, function, desc="FUGWPlanPredictor"):
+        """Apply ``function(source, target, P, alpha, rho, D)`` batch by batch (no gradient),
+        with a progress bar over the pairs when ``verbose`` and there is more than one batch."""
         device, dtype = resolve_device(self.device), torch.float64
         alphas, rhos = self._trade_offs(len(pairs), alpha, rho)
         results = []
-        for chosen in _buckets([s for s, _ in pairs], [t for _, t in pairs], PREDICT_BATCH_SIZE):
+        buckets = _buckets([s for s, _ in pairs], [t for _, t in pairs], PREDICT_BATCH_SIZE)
+        bar = progress(
+            total=len(pairs), verbose=self.verbose and len(buckets) > 1, desc=desc, unit="pair"
+        )
+        for chosen in buckets:
             a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
             r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
             with torch.no_grad():
@@ -327,6 +334,8 @@ class FUGWPlanPredictor(BaseEstimator):
                 )  # fmt: skip
                 values = function(source, target, P, a, r, D)
             results.extend(zip(chosen, values, strict=True))
+            bar.update(len(chosen))
+        bar.close()
         results.sort(key=lambda item: item[0])
         return [value for _, value in results]
 
@@ -429,7 +438,9 @@ class FUGWPlanPredictor(BaseEstimator):
             schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, self.max_iter)
         self.loss_curve_, self.validation_loss_curve_ = [], []
         best_loss, best_state = np.inf, None
-        epochs = tqdm(range(self.max_iter), disable=not self.verbose, desc="FUGWPlanPredictor")
+        epochs = progress(
+            range(self.max_iter), verbose=self.verbose, desc="FUGWPlanPredictor", unit="epoch"
+        )
         for epoch in epochs:
             self.network_.train()
             if train_pairs is None:
@@ -584,7 +595,7 @@ class FUGWPlanPredictor(BaseEstimator):
             steps = steps.cpu().numpy()
             return list(zip(self._unpadded(source, target, refined), steps, strict=True))
 
-        results = self._batched(self._pairs(X), alpha, rho, solve)
+        results = self._batched(self._pairs(X), alpha, rho, solve, desc="refine")
         plans = self._stacked([plan for plan, _ in results])
         if return_n_iter:
             return plans, np.array([steps for _, steps in results])
@@ -612,10 +623,11 @@ class FUGWPlanPredictor(BaseEstimator):
             second = [prepare_graph(g, self.structure) for g in self._samples(Y, reset=False)[0]]
         pairs = [(s, t) for s in first for t in second]
 
-        def masses(source, target, P, *_):
+        def plan_masses(source, target, P, *_):
             return P.sum(dim=(1, 2)).double().cpu().numpy()
 
-        matrix = np.reshape(self._batched(pairs, alpha, rho, masses), (len(first), len(second)))
+        masses = self._batched(pairs, alpha, rho, plan_masses, desc="pairwise_plan_mass")
+        matrix = np.reshape(masses, (len(first), len(second)))
         return (matrix + matrix.T) / 2 if Y is None else matrix
 
     def plan_tensor(self, source, target, alpha, rho):
