@@ -315,7 +315,10 @@ def check_n_node_features(graphs, expected):
         if graph.n_node_features != expected:
             raise ValueError(
                 f"Graph {index}: has {graph.n_node_features} node features, the model was "
-                f"fitted on graphs with {expected}."
+                f"fitted on graphs with {expected} per node. Node features are the F of a "
+                "Graph, of a (C, F) tuple or of a mapping's 'F', or the node attribute 'x' of "
+                "networkx graphs (an array of that length per node; skgw.as_graphs' "
+                "feature_attr names another attribute)."
             )
 
 

@@ -299,10 +299,15 @@ class FUGWPlanPredictor(BaseEstimator):
 
     # -- the network on batches of pairs ---------------------------------------------------------
 
+    @staticmethod
+    def _padded(sources, targets, device, dtype):
+        """The padded sides and the normalised feature cost of a batch of prepared pairs."""
+        source, target = pad_side(sources, device, dtype), pad_side(targets, device, dtype)
+        return source, target, pair_feature_cost(source, target, sources[0].has_features)
+
     def _forward(self, sources, targets, alpha, rho, device, dtype):
         """Plans and normalised FUGW losses of one batch of prepared pairs."""
-        source, target = pad_side(sources, device, dtype), pad_side(targets, device, dtype)
-        D = pair_feature_cost(source, target, sources[0].has_features)
+        source, target, D = self._padded(sources, targets, device, dtype)
         P = self.network_(source, target, alpha, rho, D)
         loss = fugw_loss(P, source.S, target.S, source.p, target.p, D=D, alpha=alpha, rho=rho)
         return P, loss, source, target, D
@@ -576,6 +581,10 @@ class FUGWPlanPredictor(BaseEstimator):
         plans : ndarray or list of ndarray
         n_iter : ndarray of shape (n_samples,), only with ``return_n_iter``
 
+        See Also
+        --------
+        solve : The same solver from its own start.
+
         Notes
         -----
         FUGW is not convex: the solver ends in the local minimum whose basin holds its start. On
@@ -584,22 +593,106 @@ class FUGWPlanPredictor(BaseEstimator):
         clusters that the default start (the product of the node weights) would not, and end a
         few per cent higher (the documentation's benchmarks page, "Warm start").
         """
+        options = dict(max_iter=max_iter, tol=tol, inner=inner, proximal_weight=proximal_weight)
+        return self._solver_plans(X, alpha, rho, True, options, return_n_iter)
+
+    def solve(
+        self,
+        X,
+        alpha=None,
+        rho=None,
+        *,
+        max_iter=50,
+        tol=1e-7,
+        inner="mm",
+        proximal_weight=0.01,
+        return_n_iter=False,
+    ):
+        """Plans of our FUGW solver (:func:`skgw.ot.fugw_plan`) on the samples' problems, from
+        the solver's own start (the product of the node weights), to compare with ``predict``.
+
+        The problems are those the predictions solve (normalised as in
+        :mod:`skgw.plan_prediction`), so :meth:`plan_loss` scores both alike. Parameters and
+        returns as in :meth:`refine`.
+
+        Examples
+        --------
+        >>> from skgw.datasets import make_sbm_graphs
+        >>> from skgw.plan_prediction import load_pretrained
+        >>> model = load_pretrained()
+        >>> graphs, _ = make_sbm_graphs(4, random_state=0)
+        >>> pairs = [(graphs[0], graphs[1]), (graphs[2], graphs[3])]
+        >>> predicted = model.plan_loss(pairs, model.predict(pairs, 0.5, 0.1), 0.5, 0.1)
+        >>> solved = model.plan_loss(pairs, model.solve(pairs, 0.5, 0.1), 0.5, 0.1)
+        >>> predicted.shape, solved.shape
+        ((2,), (2,))
+        """
+        options = dict(max_iter=max_iter, tol=tol, inner=inner, proximal_weight=proximal_weight)
+        return self._solver_plans(X, alpha, rho, False, options, return_n_iter)
+
+    def _solver_plans(self, X, alpha, rho, warm_start, options, return_n_iter):
+        """:meth:`refine` (``warm_start``) or :meth:`solve`."""
         check_is_fitted(self)
 
         def solve(source, target, P, a, r, D):
-            refined, steps = fugw_plan(
+            plans, steps = fugw_plan(
                 source.S, target.S, source.p, target.p, D=D, alpha=a, rho=r,
-                max_iter=max_iter, tol=tol, inner=inner, proximal_weight=proximal_weight,
-                init=P, return_n_iter=True,
+                init=P if warm_start else None, return_n_iter=True, **options,
             )  # fmt: skip
             steps = steps.cpu().numpy()
-            return list(zip(self._unpadded(source, target, refined), steps, strict=True))
+            return list(zip(self._unpadded(source, target, plans), steps, strict=True))
 
-        results = self._batched(self._pairs(X), alpha, rho, solve, desc="refine")
+        desc = "refine" if warm_start else "solve"
+        results = self._batched(self._pairs(X), alpha, rho, solve, desc=desc)
         plans = self._stacked([plan for plan, _ in results])
         if return_n_iter:
             return plans, np.array([steps for _, steps in results])
         return plans
+
+    def plan_loss(self, X, plans, alpha=None, rho=None):
+        """Normalised FUGW loss (:func:`skgw.ot.fugw_loss`) of given plans on the samples'
+        problems: those of :meth:`predict`, :meth:`refine`, :meth:`solve`, or any other solver's.
+
+        Parameters
+        ----------
+        X, alpha, rho
+            As in :meth:`predict`.
+        plans : ndarray of shape (n_samples, n_source, n_target), or list of ndarray
+            One nonnegative plan per sample, of the shape of its pair.
+
+        Returns
+        -------
+        loss : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        pairs = self._pairs(X)
+        if len(plans) != len(pairs):
+            raise ValueError(f"{len(plans)} plans for {len(pairs)} samples.")
+        checked = []
+        for k, ((source, target), plan) in enumerate(zip(pairs, plans, strict=True)):
+            plan = np.asarray(plan, dtype=np.float64)
+            expected = (source.p.shape[0], target.p.shape[0])
+            if plan.shape != expected:
+                raise ValueError(f"Plan {k}: shape {plan.shape}, sample {k}'s pair is {expected}.")
+            if not np.isfinite(plan).all() or (plan < 0).any():
+                raise ValueError(f"Plan {k}: entries must be finite and nonnegative.")
+            checked.append(plan)
+        alphas, rhos = self._trade_offs(len(pairs), alpha, rho)
+        device, dtype = resolve_device(self.device), torch.float64
+        losses = np.empty(len(pairs))
+        for chosen in _buckets([s for s, _ in pairs], [t for _, t in pairs], PREDICT_BATCH_SIZE):
+            source, target, D = self._padded(
+                [pairs[k][0] for k in chosen], [pairs[k][1] for k in chosen], device, dtype
+            )
+            P = torch.zeros(len(chosen), source.S.shape[1], target.S.shape[1], dtype=dtype)
+            for b, k in enumerate(chosen):
+                P[b, : checked[k].shape[0], : checked[k].shape[1]] = torch.as_tensor(checked[k])
+            a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
+            r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
+            loss = fugw_loss(P.to(device), source.S, target.S, source.p, target.p, D=D, alpha=a,
+                             rho=r)  # fmt: skip
+            losses[chosen] = loss.cpu().numpy()
+        return losses
 
     def pairwise_plan_mass(self, X, Y=None, alpha=None, rho=None):
         """Total mass of the predicted plans between graphs: a similarity matrix.

@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from skgw import FUGWPlanPredictor, Graph
 from skgw.datasets import make_sbm_graphs
-from skgw.ot import fugw_loss
+from skgw.ot import fugw_loss, fugw_plan
 from skgw.plan_prediction import (
     load_predictor,
     load_pretrained,
@@ -471,3 +471,45 @@ def test_the_shipped_model_is_checked_against_its_digest(monkeypatch, tmp_path):
     monkeypatch.setitem(_pretrained.PRETRAINED, "sbm", (filename, "0" * 64))
     with pytest.raises(ValueError, match="ulot_sbm.pt has SHA-256 " + digest):
         load_pretrained(device="cpu")
+
+
+def test_solve_and_plan_loss_compare_predictions_with_the_solver(fitted, graphs):
+    samples = [(graphs[0], graphs[1]), (graphs[2], graphs[3]), graphs[4]]
+    predicted = fitted.predict(samples, alpha=0.4, rho=0.5)
+    np.testing.assert_allclose(
+        fitted.plan_loss(samples, predicted, alpha=0.4, rho=0.5),
+        fitted.predict_loss(samples, alpha=0.4, rho=0.5),
+        rtol=1e-10,
+    )
+    solved, steps = fitted.solve(samples, alpha=0.4, rho=0.5, max_iter=200, return_n_iter=True)
+    source, target = (fitted._pairs(samples)[0][side] for side in (0, 1))
+    tensors = [torch.tensor(a)[None] for a in (source.S, target.S, source.p, target.p)]
+    alone = fugw_plan(*tensors, D=None if not source.has_features else _pair_cost(source, target),
+                      alpha=0.4, rho=0.5, max_iter=200)  # fmt: skip
+    np.testing.assert_allclose(solved[0], alone[0].numpy(), atol=1e-10)
+    assert steps.shape == (3,) and (steps >= 1).all()
+    losses = fitted.plan_loss(samples, solved, alpha=0.4, rho=0.5)
+    assert np.isfinite(losses).all() and (losses > 0).all()
+    with pytest.raises(ValueError, match="Plan 1: shape"):
+        fitted.plan_loss(samples, [solved[0], solved[0], solved[2]], alpha=0.4, rho=0.5)
+    with pytest.raises(ValueError, match="Plan 0: entries must be finite and nonnegative"):
+        fitted.plan_loss(samples, [-solved[0], solved[1], solved[2]], alpha=0.4, rho=0.5)
+    with pytest.raises(ValueError, match="2 plans for 3 samples"):
+        fitted.plan_loss(samples, solved[:2], alpha=0.4, rho=0.5)
+
+
+def _pair_cost(source, target):
+    from skgw.plan_prediction._problem import pad_side, pair_feature_cost
+
+    return pair_feature_cost(
+        pad_side([source], "cpu", torch.float64), pad_side([target], "cpu", torch.float64), True
+    )
+
+
+def test_a_networkx_pair_without_features_is_told_where_they_go(fitted):
+    pair = (nx.cycle_graph(5), nx.path_graph(6))
+    with pytest.raises(ValueError, match="fitted on graphs with 3 per node.*node attribute 'x'"):
+        fitted.predict([pair])
+    for graph in pair:
+        nx.set_node_attributes(graph, {v: np.ones(3) for v in graph}, "x")
+    assert fitted.predict([pair]).shape == (1, 5, 6)
