@@ -40,8 +40,8 @@ def test_main_job_help_is_plain_text_with_every_default(capsys):
     assert text.count("(default:") == 9
 
 
-def test_main_job_reads_the_same_mutag_from_the_tu_files(capsys, tu_data_home):
+def test_main_job_reads_the_same_mutag_from_the_tu_files(capsys, mutag_tu_home):
     main(SMALL)
     embedded = capsys.readouterr().out
-    main([*SMALL, "--data-home", str(tu_data_home)])
+    main([*SMALL, "--data-home", str(mutag_tu_home)])
     assert _results(capsys.readouterr().out) == _results(embedded)

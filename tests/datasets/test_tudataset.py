@@ -42,9 +42,11 @@ def test_node_label_features(tu_data_home):
         load_tudataset("IMDB-BINARY", data_home=tu_data_home, node_features="attributes")
 
 
-def test_embedded_mutag_matches_the_files(tu_data_home):
+@pytest.mark.parametrize("home", ["tu_data_home", "mutag_tu_home"])
+def test_embedded_mutag_matches_the_files(home, request):
     embedded, y = load_mutag(return_X_y=True)
-    files, y_files = load_tudataset("MUTAG", data_home=tu_data_home, return_X_y=True)
+    home = request.getfixturevalue(home)
+    files, y_files = load_tudataset("MUTAG", data_home=home, return_X_y=True)
     assert embedded == files
     np.testing.assert_array_equal(y, y_files)
     assert embedded[0].n_node_features == 7
