@@ -336,6 +336,14 @@ def load_tudataset(
     website when missing. Adjacency matrices are symmetric 0/1 with every edge counted once, even
     where the raw file lists it several times (IMDB-BINARY, IMDB-MULTI).
 
+    The files are checked against the format: one graph id per node, 1-based, non-decreasing and
+    without gaps; edges as pairs of 1-based node ids within one graph; one label per graph, one
+    node label and one attribute row per node, finite attributes. A file that breaks a rule
+    raises a ``ValueError`` naming the file and line. Downloads extract only the dataset's
+    regular files (no path outside its folder, no link) and, for the datasets whose content is
+    known (AIDS, DHFR, IMDB-BINARY, Letter-med, MSRC_9, MUTAG, NCI109, PROTEINS, PROTEINS_full,
+    PTC_FM, SYNTHETIC), check the SHA-256 of each raw file before anything is installed.
+
     Parameters
     ----------
     name : str
