@@ -211,8 +211,10 @@ def load_pretrained(name="sbm", *, device="auto"):
     ----------
     name : {"sbm"}, default="sbm"
         ``"sbm"``: trained on pairs of the ULOT paper's SBM graphs
-        (:func:`skgw.datasets.make_sbm_graphs`, 30-58 nodes, 3 node features) with
-        :math:`(\\alpha, \\rho)` drawn from ULOT's law.
+        (:func:`skgw.datasets.make_sbm_graphs`, 30-58 nodes) with :math:`(\\alpha, \\rho)`
+        drawn from ULOT's law. Its graphs have 3 node features per node, the one-hot SBM
+        cluster of the node plus Gaussian noise; graphs of other kinds need 3 features too (in
+        the node attribute ``"x"`` of networkx graphs, the ``F`` of the other formats).
     device : str, default="auto"
 
     Returns

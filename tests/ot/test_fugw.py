@@ -241,3 +241,14 @@ def test_f6_ibpp_at_large_rho_goes_downhill(rho):
         )
         mm = fugw_loss(fugw_plan(Cs, Ct, ws, wt, **problem), Cs, Ct, ws, wt, **problem)
         assert ibpp < start and ibpp <= 1.01 * mm
+
+
+def test_f4_trade_offs_of_another_length_than_the_batch_are_rejected():
+    # A torch RuntimeError about expanded sizes used to escape from fugw_plan.
+    pairs, _ = make_sbm_pairs(2, random_state=0)
+    first, second, _ = _batch(pairs)
+    for name in ("alpha", "rho", "eps", "proximal_weight"):
+        with pytest.raises(ValueError, match=rf"{name} must be a number or of shape \(2,\)"):
+            fugw_plan(first.C, second.C, first.p, second.p, **{name: torch.full((3,), 0.5)})
+    plans = fugw_plan(first.C, second.C, first.p, second.p, alpha=torch.tensor([0.2, 0.8]))
+    assert plans.shape[0] == 2 and torch.isfinite(plans).all()
