@@ -255,25 +255,38 @@ def _ibpp_unbalanced(log_P, cost, log_ws, log_wt, rho, eps, proximal_weight, n_i
     tau = rho[:, None, None] / (rho[:, None, None] + lam)
     e = eps[:, None, None] / lam
     fixed = -cost / lam + e * _finite_log_reference(log_ws, log_wt)
-    log_u, log_v = torch.zeros_like(log_ws)[:, :, None], torch.zeros_like(log_wt)[:, None, :]
+    log_v = torch.zeros_like(log_wt)[:, None, :]
     for _ in range(n_iter):
         log_K = (1.0 - e) * log_P + fixed
-        moving = torch.ones(log_P.shape[0], 1, 1, dtype=torch.bool, device=log_P.device)
-        for _ in range(IBPP_MAX_SWEEPS):
-            log_u_new = tau * (
-                log_ws[:, :, None] - safe_logsumexp(log_K + log_v, dim=2)[:, :, None]
-            )
-            log_v_new = tau * (
-                log_wt[:, None, :] - safe_logsumexp(log_K + log_u_new, dim=1)[:, None, :]
-            )
-            change = torch.where(torch.isfinite(log_v_new), log_v_new - log_v, 0.0).abs()
-            log_v = torch.where(moving, log_v_new, log_v)
-            log_u = torch.where(moving, log_u_new, log_u)
-            moving = moving & (change.amax(dim=2, keepdim=True) > IBPP_SWEEP_TOL)
-            if not moving.any():
-                break
+        log_u, log_v = _unbalanced_sweeps(log_K, log_ws, log_wt, tau, log_v)
         log_P = log_K + log_u + log_v
     return log_P
+
+
+def _unbalanced_sweeps(log_K, log_ws, log_wt, tau, log_v):
+    r"""Unbalanced Sinkhorn sweeps of one IBPP step, from ``log_v``: ``(log_u, log_v)``.
+
+    Each problem stops once its :math:`\log v` moves less than ``IBPP_SWEEP_TOL`` in a sweep
+    (at most ``IBPP_MAX_SWEEPS``); the problems that stopped are set aside, so the sweeps cost
+    what each problem needs, and a problem's result does not depend on the rest of the batch.
+    """
+    log_u = torch.zeros_like(log_ws)[:, :, None]
+    active = torch.arange(log_K.shape[0], device=log_K.device)
+    K, ws, wt, t, u, v = log_K, log_ws, log_wt, tau, log_u, log_v
+    for _ in range(IBPP_MAX_SWEEPS):
+        u = t * (ws[:, :, None] - safe_logsumexp(K + v, dim=2)[:, :, None])
+        v_new = t * (wt[:, None, :] - safe_logsumexp(K + u, dim=1)[:, None, :])
+        change = torch.where(torch.isfinite(v_new), v_new - v, 0.0).abs().amax(dim=(1, 2))
+        v = v_new
+        moving = change > IBPP_SWEEP_TOL
+        if moving.all():
+            continue
+        log_u, log_v = log_u.index_copy(0, active, u), log_v.index_copy(0, active, v)
+        active = active[moving]
+        if not len(active):
+            return log_u, log_v
+        K, ws, wt, t, u, v = (x[moving] for x in (K, ws, wt, t, u, v))
+    return log_u.index_copy(0, active, u), log_v.index_copy(0, active, v)
 
 
 @torch.no_grad()
