@@ -42,6 +42,18 @@ def graph_arrays(draw, min_nodes=1, max_nodes=7, n_features=2):
     return C, F, p
 
 
+@st.composite
+def generic_graph_arrays(draw, min_nodes=1, max_nodes=7):
+    """:func:`graph_arrays` plus a perturbation drawn from a seeded generator: no two nodes alike
+    (no automorphism), so that a solver's plans are defined by the problem, not by rounding."""
+    C, F, p = draw(graph_arrays(min_nodes, max_nodes))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    noise = rng.random(C.shape)
+    C = C + 0.5 * (noise + noise.T)
+    np.fill_diagonal(C, 0.0)
+    return C, F + 0.5 * rng.standard_normal(F.shape), p
+
+
 def _tensors(graph_a, graph_b):
     first, second = pad_graphs([graph_a]), pad_graphs([graph_b])
     return first, second, feature_cost(first.F, second.F)
@@ -91,12 +103,12 @@ def test_ppa_plans_are_finite_couplings(graph_a, graph_b, alpha, gamma):
     assert fgw_loss(first.C, second.C, T, D, alpha).item() >= -1e-12
 
 
-# Plans are compared through their losses: on graphs with automorphic nodes (ties, which the
-# strategies draw often) rounding decides which of equivalent plans a solver reaches, and a
-# permutation or padding changes the rounding.
+# On graphs with automorphic nodes (ties, which graph_arrays draws often) the product start is a
+# symmetric stationary point, and rounding decides where a solver leaves it: a permutation or
+# padding changes the rounding. These properties are checked on generic graphs.
 
 
-@given(graph_arrays(min_nodes=2), graph_arrays(), st.floats(0.0, 1.0), st.randoms())
+@given(generic_graph_arrays(min_nodes=2), generic_graph_arrays(), st.floats(0.0, 1.0), st.randoms())
 def test_ppa_is_permutation_equivariant(graph_a, graph_b, alpha, random):
     a, b = as_graphs([graph_a, graph_b])
     order = list(range(a.n_nodes))
@@ -106,7 +118,7 @@ def test_ppa_is_permutation_equivariant(graph_a, graph_b, alpha, random):
     moved, _, D_moved = _tensors(permuted, b)
     T = fgw_plan_ppa(first.C, second.C, first.p, second.p, D=D, alpha=alpha)
     T_moved = fgw_plan_ppa(moved.C, second.C, moved.p, second.p, D=D_moved, alpha=alpha)
-    torch.testing.assert_close(T_moved.sum(2), moved.p, rtol=0, atol=1e-6)
+    torch.testing.assert_close(T_moved, T[:, order], rtol=1e-5, atol=1e-8)
     torch.testing.assert_close(
         fgw_loss(moved.C, second.C, T_moved, D_moved, alpha),
         fgw_loss(first.C, second.C, T, D, alpha),
@@ -122,7 +134,7 @@ def test_ppa_is_permutation_equivariant(graph_a, graph_b, alpha, random):
     )
 
 
-@given(graph_arrays(), graph_arrays(), graph_arrays(), graph_arrays(), st.floats(0.0, 1.0))
+@given(*[generic_graph_arrays()] * 4, st.floats(0.0, 1.0))
 def test_padding_does_not_change_ppa_or_fugw_plans(a, b, c, d, alpha):
     graphs = as_graphs([a, b, c, d])
     sources, targets = pad_graphs(graphs[:2]), pad_graphs(graphs[2:])
@@ -148,6 +160,7 @@ def test_padding_does_not_change_ppa_or_fugw_plans(a, b, c, d, alpha):
                     for P in (inside, alone)
                 ]
             torch.testing.assert_close(*losses, rtol=1e-5, atol=1e-10)
+            torch.testing.assert_close(inside, alone, rtol=1e-5, atol=1e-8)
 
 
 @given(graph_arrays(), graph_arrays(), st.floats(0.0, 1.0), st.floats(1e-3, 1e3))
