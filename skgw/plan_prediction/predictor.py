@@ -796,7 +796,7 @@ class FUGWPlanPredictor(BaseEstimator):
             raise ValueError(f"{name}: node weights must have shape ({n},), got {tuple(p.shape)}.")
         for what, values in (("adjacency", A), ("node features", F), ("node weights", p)):
             if not torch.isfinite(values).all():
-                raise ValueError(f"{name}: {what} contain NaN or infinity.")
+                raise ValueError(f"{name}: NaN or infinite entries in the {what}.")
         if (A < 0).any():
             raise ValueError(f"{name}: adjacency has negative entries.")
         if (p < 0).any() or not p.sum() > 0:

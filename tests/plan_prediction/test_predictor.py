@@ -312,8 +312,11 @@ def test_non_finite_validation_loss_stops_training(graphs, monkeypatch):
 @pytest.mark.parametrize(
     "spoil, message",
     [
-        (lambda A, F, p: (np.where(np.eye(len(A)) > 0, np.nan, A), F, p), "adjacency contain NaN"),
-        (lambda A, F, p: (A, F * np.inf, p), "node features contain NaN or infinity"),
+        (
+            lambda A, F, p: (np.where(np.eye(len(A)) > 0, np.nan, A), F, p),
+            "NaN or infinite entries in the adjacency",
+        ),
+        (lambda A, F, p: (A, F * np.inf, p), "NaN or infinite entries in the node features"),
         (lambda A, F, p: (-A, F, p), "adjacency has negative entries"),
         (lambda A, F, p: (A, F, np.zeros_like(p)), "node weights must be nonnegative"),
         (lambda A, F, p: (A, F, p - p.max()), "node weights must be nonnegative"),
