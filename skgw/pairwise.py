@@ -98,8 +98,8 @@ def _torch_discrepancies(graphs_a, graphs_b, pairs, alpha, device, dtype, solver
 
 
 def _unit_scaled(graphs, alpha):
-    r"""The graphs with structures (and features, where they count) divided by a power of two
-    :math:`c` near their largest entry, and :math:`c`.
+    r"""The graphs with structures (and features, where they count) divided by the power of two
+    :math:`c` at or below their largest entry, and :math:`c`.
 
     Every FGW value scales by :math:`c^2` and the plans do not change, so the solver works on
     entries of order 1: structures of ``1e30`` no longer overflow float32 and those of ``1e-8``
@@ -109,9 +109,9 @@ def _unit_scaled(graphs, alpha):
     largest = max(float(np.abs(g.C).max()) for g in graphs)
     if any(_uses_features(g, alpha) for g in graphs):
         largest = max(largest, max(float(np.abs(g.F).max(initial=0.0)) for g in graphs))
-    if largest == 0.0:
+    unit = float(np.ldexp(1.0, np.frexp(largest)[1] - 1)) if largest > 0 else 1.0
+    if unit == 1.0:  # entries in [1, 2), 0/1 adjacency matrices among them: nothing to scale
         return graphs, 1.0
-    unit = float(np.ldexp(1.0, np.frexp(largest)[1]))
     scaled = [Graph(g.C / unit, g.p, None if g.F is None else g.F / unit) for g in graphs]
     return scaled, unit
 

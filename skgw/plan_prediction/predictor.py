@@ -305,12 +305,12 @@ class FUGWPlanPredictor(BaseEstimator):
         source, target = pad_side(sources, device, dtype), pad_side(targets, device, dtype)
         return source, target, pair_feature_cost(source, target, sources[0].has_features)
 
-    def _forward(self, sources, targets, alpha, rho, device, dtype):
-        """Plans and normalised FUGW losses of one batch of prepared pairs."""
+    def _predicted_losses(self, sources, targets, alpha, rho, device, dtype):
+        """Normalised FUGW losses of the network's plans of one batch of prepared pairs (with
+        their gradient in the network's weights)."""
         source, target, D = self._padded(sources, targets, device, dtype)
         P = self.network_(source, target, alpha, rho, D)
-        loss = fugw_loss(P, source.S, target.S, source.p, target.p, D=D, alpha=alpha, rho=rho)
-        return P, loss, source, target, D
+        return fugw_loss(P, source.S, target.S, source.p, target.p, D=D, alpha=alpha, rho=rho)
 
     def _pairs(self, X, reset=False):
         """Prepared (source, target) graphs of every sample."""
@@ -319,9 +319,13 @@ class FUGWPlanPredictor(BaseEstimator):
         reference = prepare_graph(self.reference_, self.structure)
         return [(prepared[i], reference if j < 0 else prepared[j]) for i, j in index]
 
-    def _batched(self, pairs, alpha, rho, function, desc="FUGWPlanPredictor"):
+    def _batched(self, pairs, alpha, rho, function, desc="FUGWPlanPredictor", plans="predicted"):
         """Apply ``function(source, target, P, alpha, rho, D)`` batch by batch (no gradient),
-        with a progress bar over the pairs when ``verbose`` and there is more than one batch."""
+        with a progress bar over the pairs when ``verbose`` and there is more than one batch.
+
+        ``P`` is the network's plans (``plans="predicted"``), None (``plans=None``: the network
+        is not run), or the given list of one plan per pair, padded.
+        """
         device, dtype = resolve_device(self.device), torch.float64
         alphas, rhos = self._trade_offs(len(pairs), alpha, rho)
         results = []
@@ -333,10 +337,18 @@ class FUGWPlanPredictor(BaseEstimator):
             a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
             r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
             with torch.no_grad():
-                P, _, source, target, D = self._forward(
-                    [pairs[k][0] for k in chosen], [pairs[k][1] for k in chosen], a, r,
-                    device, dtype,
-                )  # fmt: skip
+                source, target, D = self._padded(
+                    [pairs[k][0] for k in chosen], [pairs[k][1] for k in chosen], device, dtype
+                )
+                if isinstance(plans, str):
+                    P = self.network_(source, target, a, r, D)
+                elif plans is None:
+                    P = None
+                else:
+                    P = torch.zeros(len(chosen), source.S.shape[1], target.S.shape[1], dtype=dtype)
+                    for b, k in enumerate(chosen):
+                        P[b, : plans[k].shape[0], : plans[k].shape[1]] = torch.as_tensor(plans[k])
+                    P = P.to(device)
                 values = function(source, target, P, a, r, D)
             results.extend(zip(chosen, values, strict=True))
             bar.update(len(chosen))
@@ -378,7 +390,7 @@ class FUGWPlanPredictor(BaseEstimator):
         for chosen in _buckets(sources, targets, len(pairs)):
             a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
             r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
-            _, loss, *_ = self._forward(
+            loss = self._predicted_losses(
                 [sources[k] for k in chosen], [targets[k] for k in chosen], a, r, device, dtype
             )
             objective = self._objective(loss) * (len(chosen) / len(pairs))
@@ -637,13 +649,13 @@ class FUGWPlanPredictor(BaseEstimator):
         def solve(source, target, P, a, r, D):
             plans, steps = fugw_plan(
                 source.S, target.S, source.p, target.p, D=D, alpha=a, rho=r,
-                init=P if warm_start else None, return_n_iter=True, **options,
+                init=P, return_n_iter=True, **options,
             )  # fmt: skip
             steps = steps.cpu().numpy()
             return list(zip(self._unpadded(source, target, plans), steps, strict=True))
 
-        desc = "refine" if warm_start else "solve"
-        results = self._batched(self._pairs(X), alpha, rho, solve, desc=desc)
+        desc, start = ("refine", "predicted") if warm_start else ("solve", None)
+        results = self._batched(self._pairs(X), alpha, rho, solve, desc=desc, plans=start)
         plans = self._stacked([plan for plan, _ in results])
         if return_n_iter:
             return plans, np.array([steps for _, steps in results])
@@ -677,22 +689,7 @@ class FUGWPlanPredictor(BaseEstimator):
             if not np.isfinite(plan).all() or (plan < 0).any():
                 raise ValueError(f"Plan {k}: entries must be finite and nonnegative.")
             checked.append(plan)
-        alphas, rhos = self._trade_offs(len(pairs), alpha, rho)
-        device, dtype = resolve_device(self.device), torch.float64
-        losses = np.empty(len(pairs))
-        for chosen in _buckets([s for s, _ in pairs], [t for _, t in pairs], PREDICT_BATCH_SIZE):
-            source, target, D = self._padded(
-                [pairs[k][0] for k in chosen], [pairs[k][1] for k in chosen], device, dtype
-            )
-            P = torch.zeros(len(chosen), source.S.shape[1], target.S.shape[1], dtype=dtype)
-            for b, k in enumerate(chosen):
-                P[b, : checked[k].shape[0], : checked[k].shape[1]] = torch.as_tensor(checked[k])
-            a = torch.as_tensor(alphas[chosen], dtype=dtype, device=device)
-            r = torch.as_tensor(rhos[chosen], dtype=dtype, device=device)
-            loss = fugw_loss(P.to(device), source.S, target.S, source.p, target.p, D=D, alpha=a,
-                             rho=r)  # fmt: skip
-            losses[chosen] = loss.cpu().numpy()
-        return losses
+        return np.asarray(self._batched(pairs, alpha, rho, self._losses, plans=checked))
 
     def pairwise_plan_mass(self, X, Y=None, alpha=None, rho=None):
         """Total mass of the predicted plans between graphs: a similarity matrix.
