@@ -12,12 +12,13 @@ import numpy as np
 import torch
 
 from ._graphs import Graph
-from .ot._utils import group_by_size
 
 __all__ = [
     "GraphBatch",
     "check_dtype_range",
+    "group_by_size",
     "pad_graphs",
+    "pad_stack",
     "pair_buckets",
     "size_buckets",
     "resolve_device",
@@ -159,29 +160,43 @@ def pad_graphs(graphs, *, n_max=None, device="cpu", dtype=torch.float64):
     n_max = int(sizes.max()) if n_max is None else int(n_max)
     if n_max < sizes.max():
         raise ValueError(f"n_max={n_max} is smaller than the largest graph ({sizes.max()}).")
-    B = len(graphs)
-    d = graphs[0].n_node_features
-    C = np.zeros((B, n_max, n_max))
-    p = np.zeros((B, n_max))
-    F = np.zeros((B, n_max, d)) if d else None
-    for b, g in enumerate(graphs):
-        n = g.n_nodes
-        C[b, :n, :n] = g.C
-        p[b, :n] = g.p
-        if F is not None:
-            F[b, :n] = g.F
-    mask = np.arange(n_max)[None, :] < sizes[:, None]
-
-    def to_tensor(array):
-        return torch.as_tensor(array, dtype=dtype).to(device)
-
+    options = {"device": device, "dtype": dtype}
     return GraphBatch(
-        C=to_tensor(C),
-        p=to_tensor(p),
-        F=None if F is None else to_tensor(F),
-        mask=torch.as_tensor(mask).to(device),
+        C=pad_stack([g.C for g in graphs], n_max, node_dims=2, **options),
+        p=pad_stack([g.p for g in graphs], n_max, **options),
+        F=None
+        if not graphs[0].n_node_features
+        else pad_stack([g.F for g in graphs], n_max, **options),
+        mask=torch.as_tensor(np.arange(n_max)[None, :] < sizes[:, None]).to(device),
         sizes=sizes,
     )
+
+
+def pad_stack(arrays, n_max, *, node_dims=1, device="cpu", dtype=torch.float64):
+    """Arrays of per-node values of graphs of different sizes, zero-padded into one tensor.
+
+    Parameters
+    ----------
+    arrays : list of ndarray
+        One per graph, its first ``node_dims`` dimensions of the graph's size ``n``: node weights
+        ``(n,)`` or features ``(n, d)`` with ``node_dims=1``, structures ``(n, n)`` with
+        ``node_dims=2``.
+    n_max : int
+        Padded size, at least the largest ``n``.
+    node_dims : {1, 2}, default=1
+    device : str or torch.device, default="cpu"
+    dtype : torch.dtype, default=torch.float64
+
+    Returns
+    -------
+    padded : Tensor of shape (len(arrays), n_max, ...)
+    """
+    tail = np.shape(arrays[0])[node_dims:]
+    padded = np.zeros((len(arrays),) + (n_max,) * node_dims + tail)
+    for b, array in enumerate(arrays):
+        n = np.shape(array)[0]
+        padded[(b,) + (slice(0, n),) * node_dims] = array
+    return torch.as_tensor(padded, dtype=dtype).to(device)
 
 
 def size_buckets(sizes, *, max_batch_size, max_padding=0.25):
@@ -253,3 +268,36 @@ def pair_buckets(source_sizes, target_sizes, *, max_batch_size, max_padding=1.0,
         N, M, own_sum = grown
     buckets.append(np.array(current))
     return buckets
+
+
+def group_by_size(sizes, *, max_padding=0.25, max_group_size=None):
+    """Indices grouped into runs of similar sizes, so that small items are not padded to big ones.
+
+    Items are sorted by size (stable) and cut into consecutive runs of at most
+    ``max_group_size`` items in which the largest has at most ``(1 + max_padding)`` times the
+    size of the smallest, plus one.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+    max_padding : float, default=0.25
+    max_group_size : int, default=None
+        No limit when None.
+
+    Returns
+    -------
+    groups : list of list of int
+        Every index appears once.
+    """
+    order = sorted(range(len(sizes)), key=lambda index: sizes[index])
+    groups, current = [], []
+    for index in order:
+        if current and (
+            (max_group_size is not None and len(current) >= max_group_size)
+            or sizes[index] > (1 + max_padding) * sizes[current[0]] + 1
+        ):
+            groups.append(current)
+            current = []
+        current.append(index)
+    groups.append(current)
+    return groups

@@ -4,16 +4,27 @@ Every estimator goes through :func:`validate_graphs`, which accepts
 
 - a list or tuple of graphs (or a 1-D object array or pandas Series of them), each a dense 2-D
   array or a scipy sparse matrix (the structure ``C``), a networkx graph, a ``(C, F)`` /
-  ``(C, F, p)`` tuple, a mapping with keys ``"C"``, ``"F"``, ``"p"``, or a :class:`Graph`;
+  ``(C, F, p)`` tuple, a mapping with keys ``"C"``, ``"F"``, ``"p"``, a :class:`Graph`, a GraKeL
+  ``Graph`` or a GraKeL-style ``[A, node_labels]`` list (``A`` a 2-D adjacency matrix,
+  ``node_labels`` a dict from node index to label);
 - a 3-D array ``(n_graphs, n, n)`` of same-size structures;
 - a 2-D numeric array or DataFrame, each row one graph: a 1-D point cloud ``x`` whose structure is
   ``C_ij = |x_i - x_j|`` and whose node features are ``F_i = x_i``.
+
+Node labels of GraKeL graphs become node features: vectors as they are, scalar labels (numbers
+or strings) one-hot over the sorted labels of the whole collection, so that the training and test
+graphs of an estimator should be converted together (or given features of their own) for the
+columns to mean the same thing.
+
+A single square 2-D array is a table of point clouds, as any 2-D table; one that looks like an
+adjacency matrix (symmetric, nonnegative, zero diagonal) warns that ``[A]`` is one graph.
 
 Errors name the offending graph by its index. User arrays are never modified: every component is
 copied into a fresh float64 array.
 """
 
 import numbers
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -184,9 +195,15 @@ def _default_weights(C, node_weights):
 
 
 def _unpack(item, index, feature_attr, weight_attr):
-    """Split one accepted graph into raw ``(C, F, p)`` components."""
+    """Split one accepted graph into raw ``(C, F, p)`` components; ``F`` is a
+    :class:`_NodeLabels` for GraKeL input."""
     if isinstance(item, Graph):
         return item.C, item.F, item.p
+    if hasattr(item, "get_adjacency_matrix") and hasattr(item, "get_labels"):  # grakel.Graph
+        labels = item.get_labels(purpose="adjacency", label_type="vertex", return_none=True)
+        return item.get_adjacency_matrix(), _NodeLabels.of(labels, index), None
+    if _is_grakel_list(item):
+        return item[0], _NodeLabels.of(item[1], index), None
     if sp.issparse(item):  # before the mapping test: a DOK matrix is a dict
         return item, None, None
     if isinstance(item, Mapping):
@@ -206,6 +223,72 @@ def _unpack(item, index, feature_attr, weight_attr):
     if hasattr(item, "__array__") or isinstance(item, list):
         return item, None, None
     raise TypeError(f"Graph {index}: cannot read a graph from {type(item).__name__}.")
+
+
+def _is_grakel_list(item):
+    """``[A, node_labels]`` or ``[A, node_labels, edge_labels]``: GraKeL's iterable input."""
+    return (
+        isinstance(item, list)
+        and len(item) in (2, 3)
+        and (item[1] is None or isinstance(item[1], Mapping))
+        and np.ndim(item[0]) == 2
+    )
+
+
+class _NodeLabels:
+    """The node labels of a GraKeL graph, in node order (``None``: no labels)."""
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    @classmethod
+    def of(cls, labels, index):
+        if labels is None:
+            return None
+        nodes = sorted(labels)
+        if nodes != list(range(len(nodes))):
+            raise ValueError(
+                f"Graph {index}: node labels must be keyed by the node indices 0..n-1 of the "
+                "adjacency matrix."
+            )
+        return cls([labels[v] for v in nodes])
+
+
+def _label_features(graphs_labels):
+    """Node features of GraKeL node labels: ``{index: _NodeLabels}`` -> ``{index: F}``."""
+    values = [v for labels in graphs_labels.values() for v in labels.labels]
+    if all(np.ndim(v) == 0 for v in values):
+        try:
+            vocabulary = sorted(set(values))
+        except TypeError:  # labels of mixed types
+            vocabulary = sorted(set(values), key=repr)
+        column = {label: k for k, label in enumerate(vocabulary)}
+        eye = np.eye(len(vocabulary))
+        return {
+            index: eye[[column[v] for v in labels.labels]]
+            for index, labels in graphs_labels.items()
+        }
+    return {
+        index: np.array([np.ravel(v) for v in labels.labels], dtype=float)
+        for index, labels in graphs_labels.items()
+    }
+
+
+def _warn_if_adjacency(table):
+    """Warn when a 2-D table read as point clouds looks like one adjacency matrix."""
+    n_rows, n_cols = table.shape
+    if (
+        n_rows == n_cols > 1
+        and np.array_equal(table, table.T)
+        and not np.diagonal(table).any()
+        and (table >= 0).all()
+    ):
+        warnings.warn(
+            f"X is a square {n_rows} x {n_cols} array that looks like an adjacency matrix; a 2-D "
+            f"array is a table of {n_rows} point clouds (one per row). For one graph, pass [X].",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _unpack_networkx(G, index, feature_attr, weight_attr):
@@ -276,6 +359,7 @@ def as_graphs(
         table = _check_finite_real(X, "table", "table")
         if table.ndim != 2 or table.size == 0:
             raise ValueError(f"Expected a non-empty 2-D table of rows, got shape {table.shape}.")
+        _warn_if_adjacency(table)
         return _point_clouds(table)
     if hasattr(X, "__array__"):
         X = _as_array(X)
@@ -289,9 +373,19 @@ def as_graphs(
         raise TypeError(f"Expected a list of graphs or an array, got {type(X).__name__}.")
     if not items:
         raise ValueError("Found 0 graphs; at least one is required.")
+    unpacked = [_unpack(item, index, feature_attr, weight_attr) for index, item in enumerate(items)]
+    labels = {i: F for i, (_, F, _) in enumerate(unpacked) if isinstance(F, _NodeLabels)}
+    if labels:
+        if len(labels) < len(unpacked):
+            missing = next(i for i in range(len(unpacked)) if i not in labels)
+            raise ValueError(
+                f"Graph {missing}: has no node labels while graph {next(iter(labels))} has; "
+                "node labels become node features and must be given for every graph."
+            )
+        features = _label_features(labels)
+        unpacked = [(C, features[i], p) for i, (C, _, p) in enumerate(unpacked)]
     graphs = []
-    for index, item in enumerate(items):
-        C, F, p = _unpack(item, index, feature_attr, weight_attr)
+    for index, (C, F, p) in enumerate(unpacked):
         C = _check_structure(C, index)
         F = _check_features(F, C.shape[0], index)
         p = _default_weights(C, node_weights) if p is None else _check_weights(p, len(C), index)
@@ -383,7 +477,9 @@ def validate_graphs(
         # validate_data gives sklearn's own message, which names sparse input.
         validate_data(estimator, X, reset=reset, accept_sparse=False)
     if _is_table(X):
-        graphs = _point_clouds(validate_data(estimator, X, reset=reset, dtype=np.float64))
+        table = validate_data(estimator, X, reset=reset, dtype=np.float64)
+        _warn_if_adjacency(table)
+        graphs = _point_clouds(table)
     else:
         if reset:
             for attribute in ("n_features_in_", "feature_names_in_"):

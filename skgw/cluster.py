@@ -28,11 +28,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._batching import check_dtype_range, pad_graphs, resolve_device, resolve_dtype
+from ._base import GraphEstimatorMixin, shared_constraints
+from ._batching import check_dtype_range, pad_graphs
 from ._fit_state import keeps_fitted_state_on_error
-from ._graphs import NODE_WEIGHTS, STRUCTURES, Graph, as_graphs, validate_graphs
+from ._graphs import Graph, as_graphs
+from ._progress import progress
 from .ot import fgw_barycenter
-from .pairwise import SOLVERS, pairwise_gw_distances
+from .pairwise import BACKENDS, distances_with_settings_of, torch_solver_params
 
 __all__ = ["GWBarycenterKMeans"]
 
@@ -48,8 +50,9 @@ def _resampled(graph, size, rng):
 
 
 class GWBarycenterKMeans(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
-):
+    GraphEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
+    BaseEstimator,
+):  # fmt: skip
     """K-means clustering of graphs whose centers are (fused) GW barycenters.
 
     Parameters
@@ -75,7 +78,7 @@ class GWBarycenterKMeans(
         change.
     barycenter_max_iter : int, default=5
         Barycenter iterations per center update, each warm-started from the previous center.
-    solver : {"pot", "torch"}, default="pot"
+    backend : {"pot", "torch"}, default="pot"
         POT (exact conditional-gradient plans, ``ot.gromov.gromov_barycenters`` /
         ``fgw_barycenters``) or the batched torch kernels (:func:`skgw.ot.fgw_barycenter` with the
         PPA plans).
@@ -84,20 +87,21 @@ class GWBarycenterKMeans(
         See :func:`~skgw.as_graphs`.
     n_jobs : int, default=None
         joblib workers for the graph-to-center discrepancies.
-    device : str, default="auto"
-        Torch device of the ``"torch"`` solver.
-    dtype : {"float32", "float64"}, default="float64"
-        Precision of the ``"torch"`` solver.
+    device : str or torch.device, default="auto"
+        Torch device of the ``"torch"`` backend.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the ``"torch"`` backend.
     solver_params : dict, default=None
-        Keyword arguments of :func:`skgw.ot.fgw_plan_ppa` for the ``"torch"`` solver's plans,
-        both the discrepancies (:func:`~skgw.pairwise_gw_distances`, where ``gamma`` is relative
-        to each pair's cost scale) and the barycenter updates (:func:`skgw.ot.fgw_barycenter`).
-        ``{"init": "perturbed_product", "max_iter": 30}`` lets copies of a symmetric graph
-        cluster around that graph rather than a blurred one.
+        Settings of the ``"torch"`` backend's plans (:func:`skgw.ot.fgw_plan_ppa`), the same for
+        the discrepancies and the barycenter updates: those of
+        :func:`~skgw.pairwise_gw_distances` (``relative_epsilon=0.2, max_iter=9,
+        sinkhorn_max_iter=3``) updated by these. ``{"init": "perturbed_product", "max_iter":
+        30}`` lets copies of a symmetric graph cluster around that graph rather than a blurred
+        one.
     random_state : int, RandomState instance or None, default=None
         Seeds of the centers and of POT's barycenters.
     verbose : int, default=0
-        Print the inertia after each step.
+        When positive, a progress bar over the steps of each run, with the inertia.
 
     Attributes
     ----------
@@ -133,15 +137,17 @@ class GWBarycenterKMeans(
         "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "barycenter_max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "solver": [StrOptions(set(SOLVERS))],
-        "structure": [StrOptions(set(STRUCTURES))],
-        "node_weights": [StrOptions(set(NODE_WEIGHTS))],
+        "backend": [StrOptions(set(BACKENDS))],
         "n_jobs": [numbers.Integral, None],
-        "device": [str],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "solver_params": [dict, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **shared_constraints(
+            "structure",
+            "node_weights",
+            "device",
+            "dtype",
+            "solver_params",
+            "random_state",
+            "verbose",
+        ),  # fmt: skip
     }
 
     def __init__(
@@ -154,12 +160,12 @@ class GWBarycenterKMeans(
         n_init=1,
         max_iter=10,
         barycenter_max_iter=5,
-        solver="pot",
+        backend="pot",
         structure="adjacency",
         node_weights="uniform",
         n_jobs=None,
         device="auto",
-        dtype="float64",
+        dtype="float32",
         solver_params=None,
         random_state=None,
         verbose=0,
@@ -171,7 +177,7 @@ class GWBarycenterKMeans(
         self.n_init = n_init
         self.max_iter = max_iter
         self.barycenter_max_iter = barycenter_max_iter
-        self.solver = solver
+        self.backend = backend
         self.structure = structure
         self.node_weights = node_weights
         self.n_jobs = n_jobs
@@ -182,16 +188,10 @@ class GWBarycenterKMeans(
         self.verbose = verbose
 
     def _distances(self, graphs, centers):
-        return pairwise_gw_distances(
-            graphs,
-            centers,
-            alpha=self.alpha,
-            solver=self.solver,
-            n_jobs=self.n_jobs,
-            device=self.device,
-            dtype=self.dtype,
-            solver_params=self.solver_params,
-        )
+        return distances_with_settings_of(self, graphs, centers)
+
+    def _n_node_features(self):
+        return self.cluster_centers_[0].n_node_features
 
     def _seeds(self, graphs, rng):
         """Indices of the graphs that seed the centers."""
@@ -215,7 +215,7 @@ class GWBarycenterKMeans(
         fused = start.F is not None and self.alpha < 1.0
         size = start.n_nodes
         lambdas = [1.0 / len(members)] * len(members)
-        if self.solver == "pot":
+        if self.backend == "pot":
             Cs, ps = [g.C for g in members], [g.p for g in members]
             if not fused:
                 C = ot.gromov.gromov_barycenters(
@@ -231,7 +231,7 @@ class GWBarycenterKMeans(
                 random_state=seed,
             )  # fmt: skip
             return Graph(np.asarray(C), start.p.copy(), np.asarray(F))
-        device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
+        device, dtype = self._device(), self._dtype()
         batch = pad_graphs(members, device=device, dtype=dtype)
         center = pad_graphs([start], device=device, dtype=dtype)
         weights = torch.full((1, len(members)), 1.0 / len(members), dtype=dtype, device=device)
@@ -245,8 +245,8 @@ class GWBarycenterKMeans(
                 H=batch.F if fused else None,
                 F0=center.F if fused else None,
                 alpha=self.alpha,
-                n_iter=self.barycenter_max_iter,
-                solver_params=self.solver_params,
+                max_iter=self.barycenter_max_iter,
+                solver_params=torch_solver_params(self.solver_params),
             )
         C = C[0].double().cpu().numpy()
         if not fused:
@@ -263,7 +263,13 @@ class GWBarycenterKMeans(
                 for i in self._seeds(graphs, rng)
             ]
         labels = None
-        for iteration in range(1, self.max_iter + 1):
+        steps = progress(
+            range(1, self.max_iter + 1), verbose=self.verbose, desc="GWBarycenterKMeans",
+            unit="step",
+        )  # fmt: skip
+        n_steps = 0
+        for _ in steps:
+            n_steps += 1
             distances = self._distances(graphs, centers)
             new_labels = distances.argmin(axis=1)
             for cluster in range(self.n_clusters):
@@ -273,9 +279,7 @@ class GWBarycenterKMeans(
                     own = distances[np.arange(len(graphs)), new_labels]
                     own[counts[new_labels] < 2] = -np.inf
                     new_labels[np.argmax(own)] = cluster
-            if self.verbose:
-                inertia = distances[np.arange(len(graphs)), new_labels].sum()
-                print(f"GWBarycenterKMeans: step {iteration}, inertia {inertia:.6g}")
+            steps.set_postfix(inertia=f"{distances[np.arange(len(graphs)), new_labels].sum():.6g}")
             if labels is not None and np.array_equal(labels, new_labels):
                 break
             labels = new_labels
@@ -287,9 +291,10 @@ class GWBarycenterKMeans(
                 )
                 for cluster in range(self.n_clusters)
             ]
+        steps.close()
         distances = self._distances(graphs, centers)
         labels = distances.argmin(axis=1)
-        return distances.min(axis=1).sum(), labels, centers, iteration
+        return distances.min(axis=1).sum(), labels, centers, n_steps
 
     def _initial_centers(self, graphs):
         """The centers given as ``init``, validated; None for a seeding strategy."""
@@ -320,13 +325,11 @@ class GWBarycenterKMeans(
         -------
         self : GWBarycenterKMeans
         """
-        graphs = validate_graphs(
-            self, X, reset=True, structure=self.structure, node_weights=self.node_weights
-        )
+        graphs = self._validated(X, reset=True)
         if len(graphs) < self.n_clusters:
             raise ValueError(f"n_samples={len(graphs)} should be >= n_clusters={self.n_clusters}.")
-        if self.solver == "torch":
-            check_dtype_range(graphs, resolve_dtype(self.dtype))
+        if self.backend == "torch":
+            check_dtype_range(graphs, self._dtype())
         rng = check_random_state(self.random_state)
         size = self.barycenter_size
         if size is None:
@@ -362,15 +365,7 @@ class GWBarycenterKMeans(
         distances : ndarray of shape (n_graphs, n_clusters)
         """
         check_is_fitted(self)
-        graphs = validate_graphs(
-            self,
-            X,
-            reset=False,
-            structure=self.structure,
-            node_weights=self.node_weights,
-            n_node_features=self.cluster_centers_[0].n_node_features,
-        )
-        return self._distances(graphs, self.cluster_centers_)
+        return self._distances(self._validated(X, reset=False), self.cluster_centers_)
 
     def predict(self, X):
         """Index of the closest center of each graph.
@@ -399,9 +394,3 @@ class GWBarycenterKMeans(
         score : float
         """
         return -float(self.transform(X).min(axis=1).sum())
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.transformer_tags.preserves_dtype = ["float64"]
-        return tags

@@ -17,22 +17,29 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from ._batching import (
-    check_dtype_range,
-    pad_graphs,
-    resolve_device,
-    resolve_dtype,
-    size_buckets,
-)
+from ._base import GraphEstimatorMixin, shared_constraints
+from ._batching import check_dtype_range, pad_graphs, pad_stack, size_buckets
 from ._fit_state import keeps_fitted_state_on_error
-from ._graphs import Graph, validate_graphs
+from ._graphs import Graph
 from ._progress import progress
-from .ot import barycenter_update, feature_cost, fgw_barycenter, fgw_loss, solve_plans
+from ._training import train
+from .ot.barycenter import _closed_form, _fgw_barycenter, _solve_plans, check_solver_params
+from .ot.gw import _feature_cost, _fgw_loss
 
 __all__ = ["GromovWassersteinFactorization"]
 
-PAPER_GAMMA = {"ppa": 0.02, "badmm": 1.0}
-"""The paper's gamma (0.01 for PPA, 1 for BADMM) in the conventions of :mod:`skgw.ot`."""
+PAPER_EPSILON = {"ppa": 0.02, "badmm": 1.0}
+"""The paper's gamma (0.01 for PPA, 1 for BADMM) as the ``epsilon`` of :mod:`skgw.ot`."""
+
+SOLVER_DEFAULTS = {
+    "ppa": {"max_iter": 50, "sinkhorn_max_iter": 1, "tol": 1e-6, "init": "product"},
+    "badmm": {"max_iter": 50, "init": "product"},
+}
+"""The solvers' settings unless ``solver_params`` says otherwise: the paper's ``M = 50`` steps
+and, for PPA, its single Sinkhorn scaling per step."""
+
+VARIANT_DEFAULTS = {"reconstruction_plan": "solve", "atom_learning_rate": None, "atom_size": None}
+"""The model as in the paper unless ``variant_params`` says otherwise."""
 
 TRANSFORM_STEPS_PER_PLAN = 10
 """Adam steps on the embedding between two plan updates in ``transform`` (plans held fixed)."""
@@ -68,7 +75,7 @@ class _Atoms(torch.nn.Module):
 
 
 class GromovWassersteinFactorization(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    GraphEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     r"""Gromov-Wasserstein factorization: embed graphs as barycentric weights over learned atoms.
 
@@ -101,65 +108,59 @@ class GromovWassersteinFactorization(
     n_components : int, default=30
         Number of atoms ``K``.
     solver : {"ppa", "badmm"}, default="ppa"
-        GWD module: proximal point (Algorithm 1) or Bregman ADMM (Algorithm 2).
-    gamma : float, default=None
-        Solver regularisation; None takes the paper's (0.01 for PPA, expressed as 0.02 in
-        :func:`skgw.ot.fgw_plan_ppa`'s convention, 1 for BADMM).
-    n_solver_iter : int, default=50
-        Solver steps ``M``.
-    n_sinkhorn : int, default=1
-        Sinkhorn updates per PPA step (the paper's single scaling).
-    tol : float, default=1e-6
-        PPA stops early for a problem whose plan moves less than ``tol`` (max-abs) between two
-        steps; 0 always runs ``n_solver_iter`` steps.
-    n_barycenter_iter : int, default=2
-        Barycenter steps ``L``.
-    plan_init : {"product", "perturbed_product"}, default="product"
-        Start of every plan the solver computes (:func:`skgw.ot.initial_plan`): the product plan
-        :math:`\mu \nu^\top` of the paper, or the same with a fixed perturbation of
-        :math:`10^{-3}` that lets the plans tell apart the automorphic nodes of molecules (ring
-        atoms, atoms with the same neighbours), which from the product plan keep the same row;
-        the embeddings then depend slightly on the order of the nodes.
+        GWD module: proximal point (Algorithm 1, :func:`skgw.ot.fgw_plan_ppa`) or Bregman ADMM
+        (Algorithm 2, :func:`skgw.ot.fgw_plan_badmm`).
+    epsilon : float, default=None
+        The solver's proximal weight, in the units of :mod:`skgw.ot` (POT's for PPA); None takes
+        the paper's: its PPA :math:`\gamma = 0.01` is ``epsilon=0.02``, its BADMM
+        :math:`\gamma = 1` is ``epsilon=1``.
     alpha : float, default=0.5
         Fused GW trade-off (weight of the structure term; 0.5 weighs structure and features
         equally as in the paper); ignored for graphs without node features.
-    reconstruction_plan : {"solve", "identity"}, default="solve"
-        Plan between :math:`B^{(L)}_i` and :math:`C_i` in the loss: solved by the GWD module as
-        in the paper, or ``diag(mu_i)`` (the barycenter's nodes are those of :math:`C_i`), as in
-        the authors' code.
+    barycenter_max_iter : int, default=2
+        Barycenter steps ``L``.
     init : {"sample", "sample_by_size", "random"}, default="sample"
         Atoms start as ``K`` randomly chosen training graphs (paper's warm start), as ``K``
         training graphs drawn one from each of ``K`` equal-count bins of the graphs sorted by
         size (stratified sampling: the atoms' sizes follow the quantiles of the data's; as
-        ``"sample"`` when ``K`` exceeds the number of graphs), or as random graphs of
-        ``atom_size`` nodes.
-    atom_size : int, default=None
-        Size of random atoms; the median training graph size when None. Ignored, with a
-        warning, by the other ``init`` options.
+        ``"sample"`` when ``K`` exceeds the number of graphs), or as random graphs (of
+        ``variant_params["atom_size"]`` nodes, the median training graph size by default).
     max_iter : int, default=10
         Training epochs.
     transform_max_iter : int, default=3
         Plan updates when embedding graphs (each followed by 10 Adam steps on :math:`z`).
     learning_rate : float, default=0.05
-        Adam rate of the embeddings (and, unless ``atom_learning_rate`` is set, of the atoms).
-    atom_learning_rate : float, default=None
-        Adam rate of the atom structures and features; None uses ``learning_rate``. 0 keeps the
-        atoms at their initial graphs, as the authors' code did at the time of the paper.
+        Adam rate of the embeddings and of the atoms.
     batch_size : int, default=32
         Graphs per mini-batch (batches group graphs of similar sizes).
-    beta : float, default=0.0
-        Weight of the semi-supervised cross-entropy (paper eq. 14); used when ``y`` is passed
-        to ``fit``, unlabelled graphs marked ``-1`` (sklearn's convention: a class named ``-1``,
-        as in MUTAG, must be re-encoded first, e.g. with
+    label_weight : float, default=0.0
+        Weight :math:`\beta` of the semi-supervised cross-entropy (paper eq. 14); used when
+        ``y`` is passed to ``fit``, unlabelled graphs marked ``-1`` (sklearn's convention: a
+        class named ``-1``, as in MUTAG, must be re-encoded first, e.g. with
         :class:`~sklearn.preprocessing.LabelEncoder`).
     structure : {"adjacency", "shortest_path"}, default="adjacency"
     node_weights : {"uniform", "degree"}, default="uniform"
         Input options, see :func:`skgw.as_graphs`.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
         Torch device; ``"auto"`` picks CUDA when available.
     dtype : {"float32", "float64"}, default="float32"
         Precision of the torch computations (``fit``, ``transform``, ``score``,
         ``inverse_transform``); embeddings, atoms and barycenter graphs come back in float64.
+    solver_params : dict, default=None
+        Settings of the solver beside ``epsilon``, updating the paper's: ``max_iter`` (steps
+        ``M``, 50), ``init`` (start of every plan, :func:`skgw.ot.initial_plan`: ``"product"``
+        as in the paper, ``"perturbed_product"``, which lets the plans tell apart the
+        automorphic nodes of molecules at the price of a slight dependence on the node order, or
+        ``"profile"``) and, for PPA, ``sinkhorn_max_iter`` (Sinkhorn updates per step, 1) and
+        ``tol`` (a problem whose plan moves less than ``tol`` between two steps stops, 1e-6). A
+        setting the solver does not take raises a ``TypeError``.
+    variant_params : dict, default=None
+        Departures from the paper's model, for reproducing other code (see the user guide's
+        "Reproducing the paper"): ``reconstruction_plan`` (``"solve"``: the barycenter-graph plan
+        of the loss is solved by the GWD module as in the paper; ``"identity"``: ``diag(mu_i)``,
+        as in the authors' code), ``atom_learning_rate`` (Adam rate of the atoms, None: as
+        ``learning_rate``; 0 keeps the atoms at their initial graphs, as the authors' code did at
+        the time of the paper) and ``atom_size`` (size of the random atoms of ``init="random"``).
     random_state : int, RandomState instance or None, default=None
         Seeds the atoms drawn (or generated), the label head and the order of the
         mini-batches; an int makes ``fit`` reproducible.
@@ -206,29 +207,26 @@ class GromovWassersteinFactorization(
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "solver": [StrOptions({"ppa", "badmm"})],
-        "gamma": [Interval(Real, 0, None, closed="neither"), None],
-        "n_solver_iter": [Interval(Integral, 1, None, closed="left")],
-        "n_sinkhorn": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_barycenter_iter": [Interval(Integral, 1, None, closed="left")],
-        "plan_init": [StrOptions({"product", "perturbed_product"})],
+        "solver": [StrOptions(set(SOLVER_DEFAULTS))],
+        "epsilon": [Interval(Real, 0, None, closed="neither"), None],
         "alpha": [Interval(Real, 0, 1, closed="both")],
-        "reconstruction_plan": [StrOptions({"solve", "identity"})],
+        "barycenter_max_iter": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions({"sample", "sample_by_size", "random"})],
-        "atom_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "transform_max_iter": [Interval(Integral, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "atom_learning_rate": [Interval(Real, 0, None, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "structure": [StrOptions({"adjacency", "shortest_path"})],
-        "node_weights": [StrOptions({"uniform", "degree"})],
-        "device": [str],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        "label_weight": [Interval(Real, 0, None, closed="left")],
+        "variant_params": [dict, None],
+        **shared_constraints(
+            "structure",
+            "node_weights",
+            "device",
+            "dtype",
+            "solver_params",
+            "random_state",
+            "verbose",
+        ),  # fmt: skip
     }
 
     def __init__(
@@ -236,62 +234,70 @@ class GromovWassersteinFactorization(
         n_components=30,
         *,
         solver="ppa",
-        gamma=None,
-        n_solver_iter=50,
-        n_sinkhorn=1,
-        tol=1e-6,
-        n_barycenter_iter=2,
-        plan_init="product",
+        epsilon=None,
         alpha=0.5,
-        reconstruction_plan="solve",
+        barycenter_max_iter=2,
         init="sample",
-        atom_size=None,
         max_iter=10,
         transform_max_iter=3,
         learning_rate=0.05,
-        atom_learning_rate=None,
         batch_size=32,
-        beta=0.0,
+        label_weight=0.0,
         structure="adjacency",
         node_weights="uniform",
         device="auto",
         dtype="float32",
+        solver_params=None,
+        variant_params=None,
         random_state=None,
         verbose=0,
     ):
         self.n_components = n_components
         self.solver = solver
-        self.gamma = gamma
-        self.n_solver_iter = n_solver_iter
-        self.n_sinkhorn = n_sinkhorn
-        self.tol = tol
-        self.n_barycenter_iter = n_barycenter_iter
-        self.plan_init = plan_init
+        self.epsilon = epsilon
         self.alpha = alpha
-        self.reconstruction_plan = reconstruction_plan
+        self.barycenter_max_iter = barycenter_max_iter
         self.init = init
-        self.atom_size = atom_size
         self.max_iter = max_iter
         self.transform_max_iter = transform_max_iter
         self.learning_rate = learning_rate
-        self.atom_learning_rate = atom_learning_rate
         self.batch_size = batch_size
-        self.beta = beta
+        self.label_weight = label_weight
         self.structure = structure
         self.node_weights = node_weights
         self.device = device
         self.dtype = dtype
+        self.solver_params = solver_params
+        self.variant_params = variant_params
         self.random_state = random_state
         self.verbose = verbose
 
     # -- shared pieces -------------------------------------------------------------------------
 
     def _solver_params(self):
-        gamma = PAPER_GAMMA[self.solver] if self.gamma is None else self.gamma
-        params = {"gamma": gamma, "max_iter": self.n_solver_iter, "init": self.plan_init}
-        if self.solver == "ppa":
-            params.update(n_sinkhorn=self.n_sinkhorn, tol=self.tol)
+        """The solver's settings: the paper's, updated by ``epsilon`` and ``solver_params``."""
+        epsilon = PAPER_EPSILON[self.solver] if self.epsilon is None else self.epsilon
+        params = {**SOLVER_DEFAULTS[self.solver], "epsilon": epsilon, **(self.solver_params or {})}
+        check_solver_params(self.solver, params)
         return params
+
+    def _variant(self, name):
+        """A setting of ``variant_params`` (the paper's unless given), checked."""
+        variant = {**VARIANT_DEFAULTS, **(self.variant_params or {})}
+        unknown = sorted(set(variant) - set(VARIANT_DEFAULTS))
+        if unknown:
+            raise ValueError(
+                f"variant_params: unknown key(s) {unknown}; it takes {sorted(VARIANT_DEFAULTS)}."
+            )
+        checks = {
+            "reconstruction_plan": lambda v: v in ("solve", "identity"),
+            "atom_learning_rate": lambda v: v is None or (isinstance(v, Real) and v >= 0),
+            "atom_size": lambda v: v is None or (isinstance(v, Integral) and v >= 1),
+        }
+        for key, valid in checks.items():
+            if not valid(variant[key]):
+                raise ValueError(f"variant_params[{key!r}] is invalid: {variant[key]!r}.")
+        return variant[name]
 
     def _batches(self, graphs, device, dtype):
         """Padded batches of similar-size graphs, with their indices."""
@@ -305,7 +311,7 @@ class GromovWassersteinFactorization(
     @torch.no_grad()
     def _barycenter(self, atoms, weights, batch, n_iter, first_plans=None):
         """:func:`~skgw.ot.fgw_barycenter` of the batch's graphs over the atoms, no gradient."""
-        return fgw_barycenter(
+        return _fgw_barycenter(
             weights,
             atoms.structures(),
             atoms.q,
@@ -314,7 +320,7 @@ class GromovWassersteinFactorization(
             H=atoms.features(),
             F0=batch.F,
             alpha=self.alpha,
-            n_iter=n_iter,
+            max_iter=n_iter,
             solver=self.solver,
             solver_params=self._solver_params(),
             first_plans=first_plans,
@@ -329,11 +335,11 @@ class GromovWassersteinFactorization(
         :meth:`_first_plans`.
         """
         C_B, F_B, plans = self._barycenter(
-            atoms, weights, batch, self.n_barycenter_iter, first_plans
+            atoms, weights, batch, self.barycenter_max_iter, first_plans
         )
-        if self.reconstruction_plan == "identity":
+        if self._variant("reconstruction_plan") == "identity":
             return plans, torch.diag_embed(batch.p)
-        T = solve_plans(
+        T = _solve_plans(
             C_B,
             batch.C,
             batch.p,
@@ -356,25 +362,19 @@ class GromovWassersteinFactorization(
 
         Differentiable in the weights and the atoms (envelope theorem, eq. 12-13 / 16-17).
         """
-        C_B, F_B = barycenter_update(weights, atoms.structures(), plans, batch.p, atoms.features())
-        D = None if batch.F is None else feature_cost(F_B, batch.F)
-        return fgw_loss(C_B, batch.C, T, D, self.alpha)
+        C_B, F_B = _closed_form(weights, atoms.structures(), plans, batch.p, atoms.features())
+        D = None if batch.F is None else _feature_cost(F_B, batch.F)
+        return _fgw_loss(C_B, batch.C, T, D, self.alpha)
 
     def _atoms_module(self, device, dtype):
         """The frozen atoms of a fitted model as a module on ``device``."""
         sizes = [g.n_nodes for g in self.components_]
-        n_max = max(sizes)
-        structures = np.zeros((len(sizes), n_max, n_max))
-        features = None
-        if self.components_[0].F is not None:
-            features = np.zeros((len(sizes), n_max, self.components_[0].n_node_features))
-        for k, atom in enumerate(self.components_):
-            structures[k, : sizes[k], : sizes[k]] = atom.C
-            if features is not None:
-                features[k, : sizes[k]] = atom.F
+        options = {"device": device, "dtype": dtype}
         atoms = _Atoms(
-            torch.as_tensor(structures, dtype=dtype, device=device),
-            None if features is None else torch.as_tensor(features, dtype=dtype, device=device),
+            pad_stack([g.C for g in self.components_], max(sizes), node_dims=2, **options),
+            None
+            if self.components_[0].F is None
+            else pad_stack([g.F for g in self.components_], max(sizes), **options),
             torch.as_tensor(sizes, device=device),
             symmetric=False,
         )
@@ -384,11 +384,13 @@ class GromovWassersteinFactorization(
 
     def _initial_atoms(self, graphs, rng, device, dtype, generator):
         K = self.n_components
+        atom_size = self._variant("atom_size")
         if self.init != "random":
-            if self.atom_size is not None:
+            if atom_size is not None:
                 warnings.warn(
-                    f"atom_size={self.atom_size} is ignored with init={self.init!r}: the atoms "
-                    "take the sizes of the sampled graphs (init='random' uses it).",
+                    f"variant_params['atom_size']={atom_size} is ignored with init="
+                    f"{self.init!r}: the atoms take the sizes of the sampled graphs (init='random' "
+                    "uses it).",
                     UserWarning,
                     stacklevel=2,
                 )
@@ -396,7 +398,7 @@ class GromovWassersteinFactorization(
             sizes = np.array([g.n_nodes for g in atoms])
             batch = pad_graphs(atoms, device=device, dtype=dtype)
             return batch.C.clone(), None if batch.F is None else batch.F.clone(), sizes
-        size = self.atom_size or int(np.median([g.n_nodes for g in graphs]))
+        size = atom_size or int(np.median([g.n_nodes for g in graphs]))
         scale = float(np.mean([g.C.mean() for g in graphs])) * 2.0
         U = torch.rand(K, size, size, generator=generator, dtype=dtype) * scale
         U = (0.5 * (U + U.transpose(1, 2))).to(device)
@@ -430,18 +432,18 @@ class GromovWassersteinFactorization(
         X : graphs
             A list of graphs, a 3-D array or a 2-D table (see :func:`skgw.as_graphs`).
         y : array-like of shape (n_graphs,), default=None
-            Labels for the semi-supervised loss (used when ``beta > 0``), ``-1`` for unlabelled
-            graphs.
+            Labels for the semi-supervised loss (used when ``label_weight > 0``), ``-1`` for
+            unlabelled graphs.
 
         Returns
         -------
         self : object
         """
-        graphs = validate_graphs(
-            self, X, reset=True, structure=self.structure, node_weights=self.node_weights
-        )
+        graphs = self._validated(X, reset=True)
+        self._solver_params()  # errors in the settings before any work
+        self._variant("reconstruction_plan")
         rng = check_random_state(self.random_state)
-        device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
+        device, dtype = self._device(), self._dtype()
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         n_graphs, K = len(graphs), self.n_components
 
@@ -458,22 +460,19 @@ class GromovWassersteinFactorization(
         parameters = list(z)
 
         labels, head = None, None
-        if y is not None and self.beta > 0:
+        if y is not None and self.label_weight > 0:
             labels, head = self._label_head(y, n_graphs, device, dtype, generator)
             parameters += list(head.parameters())
         groups = [{"params": parameters}]
-        atom_rate = (
-            self.learning_rate if self.atom_learning_rate is None else self.atom_learning_rate
-        )
+        atom_rate = self._variant("atom_learning_rate")
+        atom_rate = self.learning_rate if atom_rate is None else atom_rate
         if atom_rate > 0:
             groups.append({"params": list(atoms.parameters()), "lr": atom_rate})
         else:
             atoms.requires_grad_(False)
         optimizer = torch.optim.Adam(groups, lr=self.learning_rate)
 
-        self.loss_curve_ = []
-        epochs = progress(range(self.max_iter), verbose=self.verbose, desc="GWF", unit="epoch")
-        for _ in epochs:
+        def run_epoch(epoch):
             epoch_loss = 0.0
             for b in rng.permutation(len(batches)):
                 index, batch = batches[b]
@@ -489,15 +488,16 @@ class GromovWassersteinFactorization(
                 optimizer.step()
                 atoms.project()
                 epoch_loss += float(losses.detach().sum())
-            self.loss_curve_.append(epoch_loss / n_graphs)
-            epochs.set_postfix(loss=f"{self.loss_curve_[-1]:.4g}")
+            return epoch_loss / n_graphs
 
+        history = train(run_epoch, self.max_iter, verbose=self.verbose, desc="GWF")
+        self.loss_curve_ = history.loss_curve
         self.components_ = self._atoms_to_graphs(atoms)
         self.embedding_ = np.zeros((n_graphs, K))
         for (index, _), logits in zip(batches, z, strict=True):
             self.embedding_[index] = torch.softmax(logits.detach(), dim=1).cpu().double().numpy()
         self.reconstruction_err_ = self.loss_curve_[-1]
-        self.n_iter_ = self.max_iter
+        self.n_iter_ = len(self.loss_curve_)
         self._n_features_out = K
         return self
 
@@ -520,11 +520,11 @@ class GromovWassersteinFactorization(
         return torch.as_tensor(encoded, device=device), head.to(device)
 
     def _label_loss(self, head, z, labels):
-        """``beta`` times the summed cross-entropy of the labelled graphs (paper eq. 14)."""
+        """``label_weight`` times the summed cross-entropy of the labelled graphs (paper eq. 14)."""
         labelled = labels >= 0
         if not labelled.any():
             return 0.0
-        return self.beta * torch.nn.functional.cross_entropy(
+        return self.label_weight * torch.nn.functional.cross_entropy(
             head(z[labelled]), labels[labelled], reduction="sum"
         )
 
@@ -546,7 +546,7 @@ class GromovWassersteinFactorization(
 
     def _embed(self, graphs):
         """Optimal weights and reconstruction losses of ``graphs`` with the atoms frozen."""
-        device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
+        device, dtype = self._device(), self._dtype()
         atoms = self._atoms_module(device, dtype)
         embedding = np.zeros((len(graphs), self.n_components))
         losses = np.zeros(len(graphs))
@@ -575,16 +575,8 @@ class GromovWassersteinFactorization(
         bar.close()
         return embedding, losses
 
-    def _validated(self, X):
-        check_is_fitted(self)
-        return validate_graphs(
-            self,
-            X,
-            reset=False,
-            structure=self.structure,
-            node_weights=self.node_weights,
-            n_node_features=self.components_[0].n_node_features,
-        )
+    def _n_node_features(self):
+        return self.components_[0].n_node_features
 
     def transform(self, X):
         """Embed graphs as their barycentric weights over the frozen atoms.
@@ -598,7 +590,8 @@ class GromovWassersteinFactorization(
         W : ndarray of shape (n_graphs, n_components)
             Rows on the simplex.
         """
-        return self._embed(self._validated(X))[0]
+        check_is_fitted(self)
+        return self._embed(self._validated(X, reset=False))[0]
 
     def fit_transform(self, X, y=None):
         """Fit, then embed the training graphs with the learned atoms.
@@ -626,12 +619,13 @@ class GromovWassersteinFactorization(
         -------
         score : float
         """
-        return -float(self._embed(self._validated(X))[1].mean())
+        check_is_fitted(self)
+        return -float(self._embed(self._validated(X, reset=False))[1].mean())
 
     def inverse_transform(self, X):
         """Barycenter graphs of the atoms for the given weights.
 
-        Each barycenter starts from the atom of largest weight and takes ``n_barycenter_iter``
+        Each barycenter starts from the atom of largest weight and takes ``barycenter_max_iter``
         steps of Algorithm 3, so it has that atom's size.
 
         Parameters
@@ -650,17 +644,11 @@ class GromovWassersteinFactorization(
         if np.any(W < 0) or np.any(W.sum(1) <= 0):
             raise ValueError("Weights must be nonnegative with a positive sum per row.")
         W = W / W.sum(1, keepdims=True)
-        device, dtype = resolve_device(self.device), resolve_dtype(self.dtype)
+        device, dtype = self._device(), self._dtype()
         atoms = self._atoms_module(device, dtype)
         starts = [self.components_[k] for k in np.argmax(W, axis=1)]
         batch = pad_graphs(starts, device=device, dtype=dtype)
         weights = torch.as_tensor(W, dtype=dtype, device=device)
-        C_B, F_B, _ = self._barycenter(atoms, weights, batch, self.n_barycenter_iter)
+        C_B, F_B, _ = self._barycenter(atoms, weights, batch, self.barycenter_max_iter)
         batch.C, batch.F = C_B, F_B
         return batch.unpad()
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.transformer_tags.preserves_dtype = ["float64"]
-        return tags

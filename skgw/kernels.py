@@ -1,6 +1,6 @@
 r"""The fused Gromov-Wasserstein kernel (FGWK, Vayer et al. 2019) as a transformer.
 
-.. math:: k(G, G_j) = \exp(-d(G, G_j) / \beta)
+.. math:: k(G, G_j) = \exp(-d(G, G_j) / \sigma)
 
 with :math:`d` the (fused) GW discrepancy of :func:`~skgw.pairwise_gw_distances` and
 :math:`G_j` the training graphs. The rows go straight into ``SVC(kernel="precomputed")`` or
@@ -21,24 +21,26 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import GraphEstimatorMixin, shared_constraints
 from ._fit_state import keeps_fitted_state_on_error
-from ._graphs import NODE_WEIGHTS, STRUCTURES, validate_graphs
-from .pairwise import SOLVERS, pairwise_gw_distances
+from .pairwise import BACKENDS, distances_with_settings_of
 
 __all__ = ["FGWKernel"]
 
 
-class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
-    r"""Kernel rows :math:`\exp(-d(G, G_j) / \beta)` against the training graphs.
+class FGWKernel(
+    GraphEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    r"""Kernel rows :math:`\exp(-d(G, G_j) / \sigma)` against the training graphs.
 
     Parameters
     ----------
     alpha : float in [0, 1], default=0.5
         Weight of the structure term of the fused GW discrepancy (plain GW for graphs without
         node features).
-    beta : float > 0, default=1.0
-        Bandwidth of the kernel.
-    solver : {"pot", "torch"}, default="pot"
+    bandwidth : float > 0, default=1.0
+        Bandwidth :math:`\sigma` of the kernel.
+    backend : {"pot", "torch"}, default="pot"
         POT's exact conditional gradient, or the batched torch proximal point solver
         (:func:`~skgw.pairwise_gw_distances`).
     structure : {"adjacency", "shortest_path"}, default="adjacency"
@@ -47,12 +49,12 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     n_jobs : int, default=None
         joblib workers for the pairwise computation; it also runs on any joblib backend
         (``dask`` included) chosen with :func:`joblib.parallel_backend`.
-    device : str, default="auto"
-        Torch device of the ``"torch"`` solver.
-    dtype : {"float32", "float64"}, default="float64"
-        Precision of the ``"torch"`` solver.
+    device : str or torch.device, default="auto"
+        Torch device of the ``"torch"`` backend.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the ``"torch"`` backend.
     solver_params : dict, default=None
-        Settings of the ``"torch"`` solver (see :func:`~skgw.pairwise_gw_distances`).
+        Settings of the ``"torch"`` backend's solver (see :func:`~skgw.pairwise_gw_distances`).
     verbose : int, default=0
         When positive, a progress bar over the pairs of each ``transform``.
 
@@ -74,41 +76,38 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     >>> from skgw import FGWKernel
     >>> from skgw.datasets import make_sbm_graphs
     >>> graphs, y = make_sbm_graphs(20, random_state=0)
-    >>> model = make_pipeline(FGWKernel(beta=0.1), SVC(kernel="precomputed")).fit(graphs, y)
+    >>> model = make_pipeline(FGWKernel(bandwidth=0.1), SVC(kernel="precomputed")).fit(graphs, y)
     >>> model.predict(graphs[:4]).shape
     (4,)
     """
 
     _parameter_constraints = {
         "alpha": [Interval(numbers.Real, 0, 1, closed="both")],
-        "beta": [Interval(numbers.Real, 0, None, closed="neither")],
-        "solver": [StrOptions(set(SOLVERS))],
-        "structure": [StrOptions(set(STRUCTURES))],
-        "node_weights": [StrOptions(set(NODE_WEIGHTS))],
+        "bandwidth": [Interval(numbers.Real, 0, None, closed="neither")],
+        "backend": [StrOptions(set(BACKENDS))],
         "n_jobs": [numbers.Integral, None],
-        "device": [str],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "solver_params": [dict, None],
-        "verbose": ["verbose"],
+        **shared_constraints(
+            "structure", "node_weights", "device", "dtype", "solver_params", "verbose"
+        ),
     }
 
     def __init__(
         self,
         *,
         alpha=0.5,
-        beta=1.0,
-        solver="pot",
+        bandwidth=1.0,
+        backend="pot",
         structure="adjacency",
         node_weights="uniform",
         n_jobs=None,
         device="auto",
-        dtype="float64",
+        dtype="float32",
         solver_params=None,
         verbose=0,
     ):
         self.alpha = alpha
-        self.beta = beta
-        self.solver = solver
+        self.bandwidth = bandwidth
+        self.backend = backend
         self.structure = structure
         self.node_weights = node_weights
         self.n_jobs = n_jobs
@@ -117,15 +116,8 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self.solver_params = solver_params
         self.verbose = verbose
 
-    def _validated(self, X, reset):
-        return validate_graphs(
-            self,
-            X,
-            reset=reset,
-            structure=self.structure,
-            node_weights=self.node_weights,
-            n_node_features=None if reset else self.fit_graphs_[0].n_node_features,
-        )
+    def _n_node_features(self):
+        return self.fit_graphs_[0].n_node_features
 
     @keeps_fitted_state_on_error
     @_fit_context(prefer_skip_nested_validation=True)
@@ -159,21 +151,5 @@ class FGWKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         """
         check_is_fitted(self)
         graphs = self._validated(X, reset=False)
-        distances = pairwise_gw_distances(
-            graphs,
-            self.fit_graphs_,
-            alpha=self.alpha,
-            solver=self.solver,
-            n_jobs=self.n_jobs,
-            device=self.device,
-            dtype=self.dtype,
-            solver_params=self.solver_params,
-            verbose=self.verbose,
-        )
-        return np.exp(-distances / self.beta)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.transformer_tags.preserves_dtype = ["float64"]
-        return tags
+        distances = distances_with_settings_of(self, graphs, self.fit_graphs_, self.verbose)
+        return np.exp(-distances / self.bandwidth)

@@ -20,25 +20,24 @@ import numbers
 
 import numpy as np
 import ot
-import torch
 from joblib import Parallel, delayed
 
-from ._batching import pad_graphs, resolve_device, resolve_dtype
+from ._batching import group_by_size, pad_graphs, resolve_device, resolve_dtype
 from ._graphs import Graph, as_graphs
 from ._progress import progress
-from .ot import feature_cost, fgw_loss, fgw_plan_ppa
-from .ot._utils import group_by_size
+from .ot.barycenter import _absolute, check_solver_params
+from .ot.gw import _feature_cost, _fgw_loss, _fgw_plan_ppa
 
-__all__ = ["pairwise_gw_distances"]
+__all__ = ["distances_with_settings_of", "pairwise_gw_distances"]
 
-SOLVERS = ("pot", "torch")
+BACKENDS = ("pot", "torch")
 DEFAULT_TILE_SIZE = {"pot": 1024, "torch": 16384}
 # Pairs per solver call: as many as fit in this many plan entries (padded n x m each).
 TORCH_BATCH_ENTRIES = 2**20
 TORCH_MAX_PADDING = 0.1
-# PPA settings of the torch path; gamma is relative to each pair's cost scale (see
-# _torch_discrepancies).
-TORCH_SOLVER_PARAMS = {"gamma": 0.2, "max_iter": 9, "n_sinkhorn": 3}
+# PPA settings of the torch backend; the proximal weight is relative to each pair's cost scale
+# (skgw.ot.solve_plans).
+TORCH_SOLVER_PARAMS = {"relative_epsilon": 0.2, "max_iter": 9, "sinkhorn_max_iter": 3}
 
 
 def _uses_features(graph, alpha):
@@ -60,13 +59,11 @@ def _torch_discrepancies(graphs_a, graphs_b, pairs, alpha, device, dtype, solver
 
     Each pair is put larger graph first (the discrepancy is symmetric); pairs whose graphs fall
     in the same two size groups are solved together, each side padded to its group's width
-    (padding carries no mass and does not change a value). The proximal weight is relative:
-    pair ``b`` uses ``gamma * s_b`` with ``s_b`` the loss of the product plan :math:`p q^\top`
-    (the mean cost of a random matching), so that the solver behaves the same whatever the units
-    of the structures and features.
+    (padding carries no mass and does not change a value). The proximal weight is relative by
+    default (``relative_epsilon``, :func:`skgw.ot.solve_plans`).
     """
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    params = {**TORCH_SOLVER_PARAMS, **(solver_params or {})}
+    params = torch_solver_params(solver_params)
     graphs, unit = _unit_scaled(list(graphs_a) + list(graphs_b), alpha)
     sizes = np.array([g.n_nodes for g in graphs])
     groups = group_by_size(list(sizes), max_padding=TORCH_MAX_PADDING)
@@ -116,48 +113,31 @@ def _unit_scaled(graphs, alpha):
     return scaled, unit
 
 
-def _product_plan_loss(G1, G2, alpha):
-    r"""FGW loss of the product plans :math:`p q^\top`, from per-graph moments in :math:`O(n^2)`.
-
-    .. math:: \alpha \big(p^\top C_1^{\odot 2} p + q^\top C_2^{\odot 2} q
-              - 2\, (p^\top C_1 p)(q^\top C_2 q)\big)
-              + (1 - \alpha) \big(\textstyle\sum_i p_i \|F_{1,i}\|^2
-              + \sum_j q_j \|F_{2,j}\|^2 - 2\, (F_1^\top p) \cdot (F_2^\top q)\big)
-    """
-
-    def quadratic_form(C, p):
-        return ((C @ p[:, :, None])[:, :, 0] * p).sum(1)
-
-    gw = (
-        quadratic_form(G1.C * G1.C, G1.p)
-        + quadratic_form(G2.C * G2.C, G2.p)
-        - 2.0 * quadratic_form(G1.C, G1.p) * quadratic_form(G2.C, G2.p)
-    )
-    if alpha == 1.0:
-        return gw
-    mean_1, mean_2 = (G1.F * G1.p[:, :, None]).sum(1), (G2.F * G2.p[:, :, None]).sum(1)
-    features = (
-        ((G1.F * G1.F).sum(2) * G1.p).sum(1)
-        + ((G2.F * G2.F).sum(2) * G2.p).sum(1)
-        - 2.0 * (mean_1 * mean_2).sum(1)
-    )
-    return alpha * gw + (1.0 - alpha) * features
-
-
 def _ppa_values(G1, G2, alpha, params):
-    """FGW values of the PPA plans between two padded batches (relative ``gamma``)."""
-    D = None if G1.F is None or alpha == 1.0 else feature_cost(G1.F, G2.F)
-    scale = _product_plan_loss(G1, G2, alpha if D is not None else 1.0)
-    # A zero scale means equal constant graphs, whose product plan is optimal: any gamma works.
-    scale = torch.where(scale > 0, scale, 1.0)
-    gamma = params["gamma"] * scale[:, None, None]
-    T = fgw_plan_ppa(G1.C, G2.C, G1.p, G2.p, D=D, alpha=alpha, **{**params, "gamma": gamma})
-    return fgw_loss(G1.C, G2.C, T, D, alpha).double().cpu().numpy()
+    """FGW values of the PPA plans between two padded batches."""
+    fused = G1.F is not None and alpha < 1.0
+    F1, F2 = (G1.F, G2.F) if fused else (None, None)
+    D = _feature_cost(F1, F2) if fused else None
+    settings = _absolute(G1.C, G2.C, G1.p, G2.p, F1, F2, alpha if fused else 1.0, D, params)
+    T = _fgw_plan_ppa(G1.C, G2.C, G1.p, G2.p, D=D, alpha=alpha, **settings)
+    return _fgw_loss(G1.C, G2.C, T, D, alpha).double().cpu().numpy()
 
 
-def _solve_tile(graphs_a, graphs_b, pairs, solver, alpha, device, dtype, solver_params):
+def torch_solver_params(solver_params):
+    """The torch backend's PPA settings: :data:`TORCH_SOLVER_PARAMS` updated by
+    ``solver_params`` (an absolute ``epsilon`` replaces the default ``relative_epsilon``),
+    checked."""
+    params = dict(TORCH_SOLVER_PARAMS)
+    if solver_params and "epsilon" in solver_params:
+        del params["relative_epsilon"]
+    params.update(solver_params or {})
+    check_solver_params("ppa", params)
+    return params
+
+
+def _solve_tile(graphs_a, graphs_b, pairs, backend, alpha, device, dtype, solver_params):
     """One joblib task: the discrepancies of ``pairs`` (indices into the two lists)."""
-    if solver == "pot":
+    if backend == "pot":
         return np.array([_pot_discrepancy(graphs_a[i], graphs_b[j], alpha) for i, j in pairs])
     return _torch_discrepancies(graphs_a, graphs_b, pairs, alpha, device, dtype, solver_params)
 
@@ -185,23 +165,24 @@ def _tile_cost(sizes_a, sizes_b, rows, cols, local):
     return float(np.sum(n_a * n_b * (n_a + n_b)))
 
 
-def _check_parameters(alpha, solver, tile_size, device, dtype, solver_params):
+def _check_parameters(alpha, backend, tile_size, device, dtype, solver_params):
     if not isinstance(alpha, numbers.Real) or not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}.")
-    if solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
     if tile_size is not None and (not isinstance(tile_size, numbers.Integral) or tile_size < 1):
         raise ValueError(f"tile_size must be a positive integer, got {tile_size!r}.")
     resolve_dtype(dtype)
     if solver_params is not None and not isinstance(solver_params, dict):
         raise TypeError(f"solver_params must be a dict or None, got {type(solver_params)}.")
-    if solver_params and solver != "torch":
+    if solver_params and backend != "torch":
         raise ValueError(
-            f"solver_params sets the 'torch' solver, but solver={solver!r}; POT's solver takes "
+            f"solver_params sets the 'torch' backend, but backend={backend!r}; POT's solver takes "
             "no settings here."
         )
-    if solver == "torch":  # before the workers start, which would each raise it
+    if backend == "torch":  # before the workers start, which would each raise it
         resolve_device(device)
+        torch_solver_params(solver_params)
 
 
 def _named_graphs(name, X, structure, node_weights):
@@ -217,13 +198,13 @@ def pairwise_gw_distances(
     Y=None,
     *,
     alpha=0.5,
-    solver="pot",
+    backend="pot",
     structure="adjacency",
     node_weights="uniform",
     n_jobs=None,
     tile_size=None,
     device="auto",
-    dtype="float64",
+    dtype="float32",
     solver_params=None,
     verbose=0,
 ):
@@ -239,7 +220,7 @@ def pairwise_gw_distances(
         the matrix is made symmetric with a zero diagonal (:math:`d(G, G) = 0`).
     alpha : float in [0, 1], default=0.5
         Weight of the structure term; ignored (taken as 1) for graphs without node features.
-    solver : {"pot", "torch"}, default="pot"
+    backend : {"pot", "torch"}, default="pot"
         ``"pot"``: POT's exact conditional-gradient solver, one pair at a time. ``"torch"``: the
         batched proximal point solver of :func:`skgw.ot.fgw_plan_ppa` on ``device``.
     structure : {"adjacency", "shortest_path"}, default="adjacency"
@@ -250,12 +231,15 @@ def pairwise_gw_distances(
     tile_size : int, default=None
         Pairs per joblib task (1024 for POT, 16384 for torch when None).
     device : str, default="auto"
-        Torch device of the ``"torch"`` solver ("auto": CUDA when available).
-    dtype : {"float32", "float64"}, default="float64"
-        Precision of the ``"torch"`` solver.
+        Torch device (str or :class:`torch.device`) of the ``"torch"`` backend ("auto": CUDA when
+        available).
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the ``"torch"`` backend.
     solver_params : dict, default=None
-        Keyword arguments of :func:`skgw.ot.fgw_plan_ppa` overriding the ``"torch"`` solver's
-        settings (``gamma=0.2, max_iter=9, n_sinkhorn=3``); a ``ValueError`` with ``"pot"``. Its
+        Settings of :func:`skgw.ot.fgw_plan_ppa` overriding the ``"torch"`` backend's
+        (``relative_epsilon=0.2, max_iter=9, sinkhorn_max_iter=3``: each pair's ``epsilon`` is 0.2
+        times the loss of its product plan, see :func:`skgw.ot.solve_plans`; an absolute
+        ``epsilon`` replaces it); a ``ValueError`` with ``"pot"``. Its
         product start keeps automorphic nodes matched alike (a path against itself ends at 0.16):
         ``{"init": "perturbed_product", "max_iter": 20}`` breaks that tie.
     verbose : int, default=0
@@ -275,7 +259,7 @@ def pairwise_gw_distances(
     array([[0.   , 0.222],
            [0.222, 0.   ]])
     """
-    _check_parameters(alpha, solver, tile_size, device, dtype, solver_params)
+    _check_parameters(alpha, backend, tile_size, device, dtype, solver_params)
     symmetric = Y is None
     graphs_x = _named_graphs("X", X, structure, node_weights)
     graphs_y = graphs_x if symmetric else _named_graphs("Y", Y, structure, node_weights)
@@ -290,7 +274,7 @@ def pairwise_gw_distances(
     graphs_x, graphs_y = [graphs_x[i] for i in order_x], [graphs_y[j] for j in order_y]
     sizes_x, sizes_y = sizes_x[order_x], sizes_y[order_y]
     tiles = list(
-        _tiles(len(graphs_x), len(graphs_y), symmetric, tile_size or DEFAULT_TILE_SIZE[solver])
+        _tiles(len(graphs_x), len(graphs_y), symmetric, tile_size or DEFAULT_TILE_SIZE[backend])
     )
     tiles.sort(key=lambda tile: -_tile_cost(sizes_x, sizes_y, *tile))
     tasks = (
@@ -298,7 +282,7 @@ def pairwise_gw_distances(
             [graphs_x[i] for i in rows],
             [graphs_y[j] for j in cols],
             local,
-            solver,
+            backend,
             float(alpha),
             device,
             dtype,
@@ -329,7 +313,23 @@ def pairwise_gw_distances(
     if not np.isfinite(distances).all():
         i, j = np.argwhere(~np.isfinite(distances))[0]
         raise FloatingPointError(
-            f"The {solver} solver returned a non-finite value for pair ({i}, {j})."
+            f"The {backend} backend returned a non-finite value for pair ({i}, {j})."
         )
     # A local optimum can be a hair below zero in floating point; a discrepancy is not.
     return np.maximum(distances, 0.0)
+
+
+def distances_with_settings_of(estimator, X, Y, verbose=0):
+    """:func:`pairwise_gw_distances` of validated graphs with an estimator's settings (its
+    ``alpha``, ``backend``, ``n_jobs``, ``device``, ``dtype`` and ``solver_params``)."""
+    return pairwise_gw_distances(
+        X,
+        Y,
+        alpha=estimator.alpha,
+        backend=estimator.backend,
+        n_jobs=estimator.n_jobs,
+        device=estimator.device,
+        dtype=estimator.dtype,
+        solver_params=estimator.solver_params,
+        verbose=verbose,
+    )

@@ -8,13 +8,13 @@ trade-offs given as a number or one per problem) and raises a ``TypeError`` or `
 naming the argument otherwise, so that nothing is broadcast silently.
 """
 
+from .badmm import fgw_plan_badmm
 from .barycenter import barycenter_update, fgw_barycenter, solve_plans
 from .fugw import fugw_loss, fugw_plan, kl_divergence, to_pot_parameters
 from .gw import (
     feature_cost,
     fgw_gradient,
     fgw_loss,
-    fgw_plan_badmm,
     fgw_plan_ppa,
     gw_tensor_product,
     initial_plan,

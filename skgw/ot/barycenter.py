@@ -14,12 +14,31 @@ gradients reach :math:`\lambda`, :math:`U` and :math:`H` with the plans held fix
 theorem, paper eq. 12-13).
 """
 
+import inspect
+
 import torch
 
-from ._utils import check_nonnegative, check_shapes, check_tensors, group_by_size
-from .gw import feature_cost, fgw_plan_badmm, fgw_plan_ppa
+from .._batching import group_by_size
+from ._checks import (
+    check_iterations,
+    check_nonnegative,
+    check_positive_finite,
+    check_shapes,
+    check_tensors,
+)
+from .badmm import _fgw_plan_badmm, check_badmm_params, fgw_plan_badmm
+from .gw import (
+    _feature_cost,
+    _fgw_plan_ppa,
+    _product_plan_loss,
+    check_ppa_params,
+    feature_cost,
+    fgw_plan_ppa,
+)
 
-__all__ = ["barycenter_update", "fgw_barycenter", "solve_plans"]
+SOLVERS = {"ppa": fgw_plan_ppa, "badmm": fgw_plan_badmm}
+
+__all__ = ["barycenter_update", "check_solver_params", "fgw_barycenter", "solve_plans"]
 
 
 def barycenter_update(weights, U, plans, mu, H=None):
@@ -68,7 +87,7 @@ def _expand(x, n_atoms):
 
 
 def _atom_size_groups(q):
-    """Atoms grouped by size (:func:`~skgw.ot._utils.group_by_size`), with each group's width.
+    """Atoms grouped by size (:func:`~skgw._batching.group_by_size`), with each group's width.
 
     Parameters
     ----------
@@ -88,14 +107,62 @@ def _atom_size_groups(q):
 
 
 def solve_plans(C1, C2, p, q, *, F1=None, F2=None, alpha=0.5, solver="ppa", solver_params=None):
-    """GWD module: batched FGW plans with the named solver (``"ppa"`` or ``"badmm"``)."""
+    r"""GWD module: batched FGW plans with the named solver (``"ppa"`` or ``"badmm"``).
+
+    ``solver_params`` are the keyword arguments of :func:`~skgw.ot.fgw_plan_ppa` or
+    :func:`~skgw.ot.fgw_plan_badmm`, or, in place of ``epsilon`` (absolute, in POT's units),
+    ``relative_epsilon``: each problem then uses ``relative_epsilon`` times the FGW loss of its
+    product plan :math:`p q^\top` (the mean cost of a random matching), so that the solver
+    behaves alike whatever the units of the structures and features.
+    """
+    check_solver_params(solver, solver_params)
     D = None if F1 is None else feature_cost(F1, F2)
+    solve = fgw_plan_ppa if solver == "ppa" else fgw_plan_badmm
+    return solve(C1, C2, p, q, D=D, alpha=alpha, **_absolute(C1, C2, p, q, F1, F2, alpha, D,
+                                                             solver_params))  # fmt: skip
+
+
+def check_solver_params(solver, solver_params):
+    """``ValueError`` / ``TypeError`` unless ``solver`` names a solver and ``solver_params`` are
+    settings it takes, in range (checked once, before the solvers' loops)."""
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {sorted(SOLVERS)}, got {solver!r}.")
     params = dict(solver_params or {})
-    if solver == "ppa":
-        return fgw_plan_ppa(C1, C2, p, q, D=D, alpha=alpha, **params)
-    if solver == "badmm":
-        return fgw_plan_badmm(C1, C2, p, q, D=D, alpha=alpha, **params)
-    raise ValueError(f"solver must be 'ppa' or 'badmm', got {solver!r}.")
+    if "relative_epsilon" in params:
+        if "epsilon" in params:
+            raise ValueError("Give epsilon (absolute) or relative_epsilon, not both.")
+        check_positive_finite("relative_epsilon", params["relative_epsilon"])
+        params["epsilon"] = params.pop("relative_epsilon")
+    allowed = set(inspect.signature(SOLVERS[solver]).parameters) - {"C1", "C2", "p", "q", "D",
+                                                                    "alpha"}  # fmt: skip
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise TypeError(
+            f"solver_params of the {solver!r} solver: unknown setting(s) {unknown}; it takes "
+            f"{sorted(allowed | {'relative_epsilon'})}."
+        )
+    (check_ppa_params if solver == "ppa" else check_badmm_params)(**params)
+
+
+def _absolute(C1, C2, p, q, F1, F2, alpha, D, solver_params):
+    """``solver_params`` with ``relative_epsilon`` turned into each problem's ``epsilon``."""
+    params = dict(solver_params or {})
+    if "relative_epsilon" not in params:
+        return params
+    scale = _product_plan_loss(C1, C2, p, q, F1, F2, alpha if D is not None else 1.0)
+    # A zero scale means equal constant graphs, whose product plan is optimal: any epsilon works.
+    scale = torch.where(scale > 0, scale, 1.0)
+    params["epsilon"] = params.pop("relative_epsilon") * scale[:, None, None]
+    return params
+
+
+def _solve_plans(C1, C2, p, q, *, F1=None, F2=None, alpha=0.5, solver="ppa", solver_params=None):
+    """:func:`solve_plans` without the input checks, for the loops of the barycenters and the
+    estimators."""
+    D = None if F1 is None else _feature_cost(F1, F2)
+    solve = _fgw_plan_ppa if solver == "ppa" else _fgw_plan_badmm
+    return solve(C1, C2, p, q, D=D, alpha=alpha, **_absolute(C1, C2, p, q, F1, F2, alpha, D,
+                                                             solver_params))  # fmt: skip
 
 
 def _check_inputs(named, leading, nonnegative):
@@ -142,7 +209,7 @@ def fgw_barycenter(
     H=None,
     F0=None,
     alpha=0.5,
-    n_iter=2,
+    max_iter=2,
     solver="ppa",
     solver_params=None,
     first_plans=None,
@@ -167,11 +234,11 @@ def fgw_barycenter(
         Initial barycenter features, required with ``H``.
     alpha : float, default=0.5
         FGW trade-off (weight of the structure term).
-    n_iter : int, default=2
+    max_iter : int, default=2
         Barycenter steps ``L`` (at least 1).
     solver : {"ppa", "badmm"}, default="ppa"
     solver_params : dict, default=None
-        Keyword arguments of :func:`~skgw.ot.fgw_plan_ppa` / :func:`~skgw.ot.fgw_plan_badmm`.
+        Settings of the plans' solver, as in :func:`solve_plans`.
     first_plans : Tensor of shape (B, K, n, m), default=None
         The plans of the first step, :math:`\mathrm{GWD}(B^{(0)}, U_k)`, when already known:
         they do not depend on the weights, so callers that re-solve with the same atoms and
@@ -186,8 +253,8 @@ def fgw_barycenter(
     plans : Tensor of shape (B, K, n, m)
         The plans :math:`T^{(L)}_{bk}` (no gradient).
     """
-    if n_iter < 1:
-        raise ValueError(f"n_iter must be at least 1, got {n_iter}.")
+    check_iterations({"max_iter": max_iter}, minimum=1)
+    check_solver_params(solver, solver_params)
     if (H is None) != (F0 is None):
         raise ValueError("H and F0 must be given together (fused barycenter) or both omitted.")
     _check_inputs(
@@ -195,13 +262,24 @@ def fgw_barycenter(
         {"weights": 2, "U": 3, "C0": 3},
         ("weights", "q", "mu"),
     )
+    return _fgw_barycenter(
+        weights, U, q, C0, mu, H=H, F0=F0, alpha=alpha, max_iter=max_iter, solver=solver,
+        solver_params=solver_params, first_plans=first_plans,
+    )  # fmt: skip
+
+
+def _fgw_barycenter(
+    weights, U, q, C0, mu, *, H=None, F0=None, alpha=0.5, max_iter=2, solver="ppa",
+    solver_params=None, first_plans=None,
+):  # fmt: skip
+    """:func:`fgw_barycenter` without the input checks, for the estimators' loops."""
     n_problems, n_atoms = weights.shape
     n, m = C0.shape[1], U.shape[1]
 
     groups = _atom_size_groups(q)
     C, F = C0, F0
     detached_weights = weights.detach()
-    for step in range(n_iter):
+    for step in range(max_iter):
         if step == 0 and first_plans is not None:
             plans, groups_to_solve = first_plans, []
         else:
@@ -212,7 +290,7 @@ def fgw_barycenter(
             U_g, q_g = U.detach()[atoms, :width, :width], q[atoms, :width]
             H_g = None if H is None else H.detach()[atoms, :width]
             with torch.no_grad():
-                plans[:, atoms, :, :width] = solve_plans(
+                plans[:, atoms, :, :width] = _solve_plans(
                     _expand(C.detach(), len(atoms)),
                     U_g.repeat(n_problems, 1, 1),
                     _expand(mu, len(atoms)),
@@ -223,7 +301,7 @@ def fgw_barycenter(
                     solver=solver,
                     solver_params=solver_params,
                 ).reshape(n_problems, len(atoms), n, width)
-        last = step == n_iter - 1
+        last = step == max_iter - 1
         # The inputs were checked on entry; the plans come from the solvers.
         C, F = _closed_form(
             weights if last else detached_weights,

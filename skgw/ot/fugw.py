@@ -15,8 +15,9 @@ with :math:`\mathrm{KL}(a|b) = \sum a \log(a/b) - \sum a + \sum b` and the close
 + (m(\mu) - m(\nu))^2`.
 
 Relation to POT: ``ot.gromov.fused_unbalanced_gromov_wasserstein`` weighs the GW term by 1 and the
-feature term by its ``alpha``. With :math:`\alpha \in (0, 1]` here, POT's parameters are
-``alpha = (1 - alpha) / alpha``, ``reg_marginals = rho / alpha``, ``epsilon = eps / alpha``, and
+feature term by its ``alpha``. With :math:`\alpha \in (0, 1]` here (Thual et al.'s convention,
+that of the ``fugw`` package), POT's parameters are ``alpha = (1 - alpha) / alpha``,
+``reg_marginals = rho / alpha`` and ``epsilon = epsilon / alpha``, and
 :math:`\mathcal{L} = \alpha \times` POT's ``fugw_cost`` (:func:`to_pot_parameters`).
 
 References
@@ -31,7 +32,7 @@ References
 
 import torch
 
-from ._utils import (
+from ._checks import (
     check_batch,
     check_in_unit_interval,
     check_iterations,
@@ -41,10 +42,8 @@ from ._utils import (
     check_plan_support,
     check_positive_finite,
     check_tensors,
-    exp,
-    masked_log,
-    safe_logsumexp,
 )
+from ._sinkhorn import exp, masked_log, safe_logsumexp
 from .gw import square_loss_product
 
 __all__ = ["fugw_loss", "fugw_plan", "kl_divergence", "to_pot_parameters"]
@@ -92,7 +91,7 @@ def _product_kl(mu, nu, dims):
     return 2.0 * mass_mu * _kl_divergence(mu, nu, dims) + (mass_mu - mass_nu) ** 2
 
 
-def fugw_loss(P, Cs, Ct, ws, wt, *, D=None, alpha=0.5, rho=1.0, eps=0.0):
+def fugw_loss(P, Cs, Ct, ws, wt, *, D=None, alpha=0.5, rho=1.0, epsilon=0.0):
     r"""FUGW loss of the plans, one value per problem (Thual convention, module docstring).
 
     Differentiable in every argument, ``alpha`` and ``rho`` included.
@@ -111,34 +110,35 @@ def fugw_loss(P, Cs, Ct, ws, wt, *, D=None, alpha=0.5, rho=1.0, eps=0.0):
         Feature cost; None drops the feature term.
     alpha : float or Tensor of shape (B,), default=0.5
     rho : float or Tensor of shape (B,), default=1.0
-    eps : float or Tensor of shape (B,), default=0.0
+    epsilon : float or Tensor of shape (B,), default=0.0
 
     Returns
     -------
     loss : Tensor of shape (B,)
     """
     check_batch(Cs, Ct, ws, wt, D=D, plans=P, names=("Cs", "Ct", "ws", "wt", "D", "P"))
-    check_per_problem({"alpha": alpha, "rho": rho, "eps": eps}, P.shape[0])
+    check_per_problem({"alpha": alpha, "rho": rho, "epsilon": epsilon}, P.shape[0])
     check_in_unit_interval("alpha", alpha)
     check_positive_finite("rho", rho, allow_zero=True)
-    check_positive_finite("eps", eps, allow_zero=True)
+    check_positive_finite("epsilon", epsilon, allow_zero=True)
     check_plan_support(P, ws, wt, names=("P", "ws", "wt"))
     alpha = torch.as_tensor(alpha, dtype=P.dtype, device=P.device)
     rho = torch.as_tensor(rho, dtype=P.dtype, device=P.device)
-    eps = torch.as_tensor(eps, dtype=P.dtype, device=P.device)
+    epsilon = torch.as_tensor(epsilon, dtype=P.dtype, device=P.device)
     loss = alpha * (square_loss_product(Cs, Ct, P) * P).sum(dim=(1, 2))
     if D is not None:
         loss = loss + (1.0 - alpha) * (D * P).sum(dim=(1, 2))
     marginals = rho * (_product_kl(P.sum(2), ws, 1) + _product_kl(P.sum(1), wt, 1))
     loss = loss + marginals
-    if torch.any(eps != 0):
+    if torch.any(epsilon != 0):
         reference = ws[:, :, None] * wt[:, None, :]
-        loss = loss + eps * _product_kl(P, reference, (1, 2))
+        loss = loss + epsilon * _product_kl(P, reference, (1, 2))
     return loss
 
 
-def to_pot_parameters(alpha, rho, eps=0.0):
-    """Thual's ``(alpha, rho, eps)`` -> POT's ``(alpha, reg_marginals, epsilon)``; ``alpha > 0``.
+def to_pot_parameters(alpha, rho, epsilon=0.0):
+    """Thual's ``(alpha, rho, epsilon)`` -> POT's ``(alpha, reg_marginals, epsilon)``,
+    ``alpha > 0``.
 
     POT's ``fugw_cost`` times ``alpha`` is :func:`fugw_loss`.
     """
@@ -148,12 +148,12 @@ def to_pot_parameters(alpha, rho, eps=0.0):
         raise ValueError(f"alpha must be in (0, 1], got {alpha!r}.")
     if not rho > 0:
         raise ValueError(f"rho must be positive, got {rho!r}.")
-    if not eps >= 0:
-        raise ValueError(f"eps must be nonnegative, got {eps!r}.")
-    return (1.0 - alpha) / alpha, rho / alpha, eps / alpha
+    if not epsilon >= 0:
+        raise ValueError(f"epsilon must be nonnegative, got {epsilon!r}.")
+    return (1.0 - alpha) / alpha, rho / alpha, epsilon / alpha
 
 
-def _bcd_cost(Q, Cs, Ct, ws, wt, D, alpha, rho, eps):
+def _bcd_cost(Q, Cs, Ct, ws, wt, D, alpha, rho, epsilon):
     r"""Linear cost and KL weights of :math:`P \mapsto \mathcal{L}(P, Q)`, the lower bound.
 
     .. math::
@@ -177,12 +177,12 @@ def _bcd_cost(Q, Cs, Ct, ws, wt, D, alpha, rho, eps):
         - wt.sum(1)
     )
     reference = ws[:, :, None] * wt[:, None, :]
-    shift = shift + eps * (_kl_divergence(Q, reference, (1, 2)) + mass - reference.sum((1, 2)))
+    shift = shift + epsilon * (_kl_divergence(Q, reference, (1, 2)) + mass - reference.sum((1, 2)))
     # A plan whose mass vanished is the zero plan, a fixed point: keep the marginal weight
     # positive (rho times a tiny mass underflows to 0 in float32) so that the MM step maps it
     # to zero again instead of dividing by zero.
     tiny = torch.finfo(mass.dtype).tiny
-    return cost + shift[:, None, None], (rho * mass).clamp_min(tiny), eps * mass
+    return cost + shift[:, None, None], (rho * mass).clamp_min(tiny), epsilon * mass
 
 
 def _finite_log_reference(log_ws, log_wt):
@@ -195,7 +195,7 @@ def _finite_log_reference(log_ws, log_wt):
     return torch.where(torch.isneginf(log_reference), 0.0, log_reference)
 
 
-def _mm_unbalanced(log_P, cost, log_ws, log_wt, rho, eps, n_iter):
+def _mm_unbalanced(log_P, cost, log_ws, log_wt, rho, epsilon, n_iter):
     r"""Majorisation-minimisation for KL-penalised unbalanced OT (Chapel et al. 2021), log domain.
 
     Minimises :math:`\langle c, P\rangle + \rho \mathrm{KL}(P_{\#1}|w_s)
@@ -206,9 +206,9 @@ def _mm_unbalanced(log_P, cost, log_ws, log_wt, rho, eps, n_iter):
 
     (the exponent of :math:`P` is 1 when :math:`\varepsilon = 0`).
     """
-    s = (2.0 * rho + eps)[:, None, None]
+    s = (2.0 * rho + epsilon)[:, None, None]
     r = rho[:, None, None] / s
-    e = eps[:, None, None] / s
+    e = epsilon[:, None, None] / s
     fixed = -cost / s + e * _finite_log_reference(log_ws, log_wt)
     for _ in range(n_iter):
         log_row = safe_logsumexp(log_P, dim=2)[:, :, None]
@@ -228,7 +228,7 @@ IBPP_SWEEP_TOL = 1e-3
 IBPP_MAX_SWEEPS = 100
 
 
-def _ibpp_unbalanced(log_P, cost, log_ws, log_wt, rho, eps, proximal_weight, n_iter):
+def _ibpp_unbalanced(log_P, cost, log_ws, log_wt, rho, epsilon, proximal_weight, n_iter):
     r"""Inexact Bregman proximal point (Xie et al. 2020) for KL-penalised unbalanced OT, log domain.
 
     Minimises the objective of :func:`_mm_unbalanced` by proximal steps
@@ -251,9 +251,9 @@ def _ibpp_unbalanced(log_P, cost, log_ws, log_wt, rho, eps, proximal_weight, n_i
     = -\rho \log(P_{\#1}/w_s) - \rho \log(P_{\#2}/w_t)` on the support when
     :math:`\varepsilon = 0`, the optimality condition. Smaller :math:`\beta` takes longer steps.
     """
-    lam = (eps + proximal_weight)[:, None, None]
+    lam = (epsilon + proximal_weight)[:, None, None]
     tau = rho[:, None, None] / (rho[:, None, None] + lam)
-    e = eps[:, None, None] / lam
+    e = epsilon[:, None, None] / lam
     fixed = -cost / lam + e * _finite_log_reference(log_ws, log_wt)
     log_v = torch.zeros_like(log_wt)[:, None, :]
     for _ in range(n_iter):
@@ -299,9 +299,9 @@ def fugw_plan(
     D=None,
     alpha=0.5,
     rho=1.0,
-    eps=0.0,
+    epsilon=0.0,
     max_iter=50,
-    n_inner=20,
+    inner_max_iter=20,
     inner="mm",
     proximal_weight=0.01,
     tol=1e-7,
@@ -312,9 +312,9 @@ def fugw_plan(
 
     Alternates :math:`P \leftarrow \arg\min_P \mathcal{L}(P, Q)` and :math:`Q \leftarrow P`-style
     updates (both blocks see the same problem, so one block is updated per step from the other,
-    as in Thual et al. 2022 and POT), each an unbalanced OT problem solved by ``n_inner``
-    MM steps (:func:`_mm_unbalanced`). ``eps >= 0``; ``eps = 0`` is ULOT's setting. The plan mass
-    is rescaled after each step to :math:`\sqrt{m(P) m(Q)}`, as in POT.
+    as in Thual et al. 2022 and POT), each an unbalanced OT problem solved by ``inner_max_iter``
+    MM steps (:func:`_mm_unbalanced`). ``epsilon >= 0``; ``epsilon = 0`` is ULOT's setting. The
+    plan mass is rescaled after each step to :math:`\sqrt{m(P) m(Q)}`, as in POT.
 
     Parameters
     ----------
@@ -324,11 +324,11 @@ def fugw_plan(
         In [0, 1].
     rho : float or Tensor of shape (B,), default=1.0
         Finite, positive.
-    eps : float or Tensor of shape (B,), default=0.0
+    epsilon : float or Tensor of shape (B,), default=0.0
         Finite, nonnegative.
     max_iter : int, default=50
         Block-coordinate steps.
-    n_inner : int, default=20
+    inner_max_iter : int, default=20
         Inner steps per block update.
     inner : {"mm", "ibpp"}, default="mm"
         Inner unbalanced OT solver: majorisation-minimisation (:func:`_mm_unbalanced`) or
@@ -352,32 +352,39 @@ def fugw_plan(
     check_batch(Cs, Ct, ws, wt, D=D, plans=init, names=("Cs", "Ct", "ws", "wt", "D", "init"))
     check_plan_range(ws, wt, names=("ws", "wt"))
     batch = Cs.shape[0]
-    trade_offs = {"alpha": alpha, "rho": rho, "eps": eps, "proximal_weight": proximal_weight}
+    trade_offs = {
+        "alpha": alpha,
+        "rho": rho,
+        "epsilon": epsilon,
+        "proximal_weight": proximal_weight,
+    }
     check_per_problem(trade_offs, batch)
     check_in_unit_interval("alpha", alpha)
     check_positive_finite("rho", rho)
-    check_positive_finite("eps", eps, allow_zero=True)
+    check_positive_finite("epsilon", epsilon, allow_zero=True)
     check_positive_finite("proximal_weight", proximal_weight)
     check_iterations({"max_iter": max_iter})
-    check_iterations({"n_inner": n_inner}, minimum=1)
+    check_iterations({"inner_max_iter": inner_max_iter}, minimum=1)
     if inner not in ("mm", "ibpp"):
         raise ValueError(f"inner must be 'mm' or 'ibpp', got {inner!r}.")
 
     def per_problem(value):
         return torch.as_tensor(value, dtype=Cs.dtype, device=Cs.device).expand(batch).clone()
 
-    alpha, rho, eps, beta = (per_problem(trade_offs[name]) for name in trade_offs)
+    alpha, rho, epsilon, beta = (per_problem(trade_offs[name]) for name in trade_offs)
     log_ws, log_wt = masked_log(ws), masked_log(wt)
     P = ws[:, :, None] * wt[:, None, :] if init is None else init.clone()
     n_iter = torch.zeros(batch, dtype=torch.long, device=Cs.device)
     active = torch.ones(batch, dtype=torch.bool, device=Cs.device)
     for _ in range(max_iter):
-        cost, rho_q, eps_q = _bcd_cost(P, Cs, Ct, ws, wt, D, alpha, rho, eps)
+        cost, rho_q, epsilon_q = _bcd_cost(P, Cs, Ct, ws, wt, D, alpha, rho, epsilon)
         if inner == "mm":
-            log_P = _mm_unbalanced(masked_log(P), cost, log_ws, log_wt, rho_q, eps_q, n_inner)
+            log_P = _mm_unbalanced(
+                masked_log(P), cost, log_ws, log_wt, rho_q, epsilon_q, inner_max_iter
+            )
         else:
             log_P = _ibpp_unbalanced(
-                masked_log(P), cost, log_ws, log_wt, rho_q, eps_q, beta, n_inner
+                masked_log(P), cost, log_ws, log_wt, rho_q, epsilon_q, beta, inner_max_iter
             )
         P_new = exp(log_P)
         mass_old, mass_new = P.sum((1, 2)), P_new.sum((1, 2))

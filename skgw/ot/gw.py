@@ -1,4 +1,4 @@
-r"""Batched (fused) Gromov-Wasserstein: losses and the PPA / BADMM solvers of GWF.
+r"""Batched (fused) Gromov-Wasserstein: losses, gradients, starting plans and the PPA solver.
 
 All functions take padded batches: structures ``C1`` of shape ``(B, n, n)`` and ``C2`` of shape
 ``(B, m, m)``, node weights ``p`` ``(B, n)`` and ``q`` ``(B, m)`` that are zero on padded nodes,
@@ -30,7 +30,7 @@ References
 
 import torch
 
-from ._utils import (
+from ._checks import (
     check_batch,
     check_in_unit_interval,
     check_iterations,
@@ -38,8 +38,9 @@ from ._utils import (
     check_plan_range,
     check_positive_finite,
     check_tensors,
+)
+from ._sinkhorn import (
     exp,
-    log_normalize,
     masked_log,
     round_to_marginals,
     sinkhorn_projection,
@@ -50,7 +51,6 @@ __all__ = [
     "feature_cost",
     "fgw_gradient",
     "fgw_loss",
-    "fgw_plan_badmm",
     "fgw_plan_ppa",
     "gw_tensor_product",
     "initial_plan",
@@ -69,14 +69,14 @@ def _check_alpha(alpha, n_problems):
     check_in_unit_interval("alpha", alpha)
 
 
-def _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma):
+def _check_solver_inputs(C1, C2, p, q, D, init, alpha, epsilon):
     """The checks of the balanced solvers and of their start: one padded batch (``init`` when it
-    is a tensor), ``alpha`` in [0, 1] per problem, ``gamma`` positive."""
+    is a tensor), ``alpha`` in [0, 1] per problem, ``epsilon`` positive."""
     plans = init if isinstance(init, torch.Tensor) else None
     check_batch(C1, C2, p, q, D=D, plans=plans, balanced=True, names=_SOLVER_INPUTS)
     check_plan_range(p, q)
     _check_alpha(alpha, C1.shape[0])
-    check_positive_finite("gamma", gamma)
+    check_positive_finite("epsilon", epsilon)
 
 
 def _as_batch_scalar(value, like):
@@ -129,6 +129,11 @@ def feature_cost(F1, F2):
             "F1 and F2 must have shapes (B, n, d) and (B, m, d), got "
             f"{tuple(F1.shape)} and {tuple(F2.shape)}."
         )
+    return _feature_cost(F1, F2)
+
+
+def _feature_cost(F1, F2):
+    """:func:`feature_cost` without the input checks."""
     squared = (F1 * F1).sum(-1)[:, :, None] + (F2 * F2).sum(-1)[:, None, :]
     return (squared - 2.0 * F1 @ F2.transpose(1, 2)).clamp_min(0.0)
 
@@ -155,11 +160,47 @@ def fgw_loss(C1, C2, T, D=None, alpha=1.0):
     """
     check_batch(C1, C2, D=D, plans=T, names=_PRODUCT_INPUTS)
     _check_alpha(alpha, C1.shape[0])
+    return _fgw_loss(C1, C2, T, D, alpha)
+
+
+def _fgw_loss(C1, C2, T, D=None, alpha=1.0):
+    """:func:`fgw_loss` without the input checks, for the loops of the solvers and estimators."""
     gw = (square_loss_product(C1, C2, T) * T).sum(dim=(1, 2))
     if D is None:
         return gw
     alpha = torch.as_tensor(alpha, dtype=T.dtype, device=T.device)
     return (1.0 - alpha) * (D * T).sum(dim=(1, 2)) + alpha * gw
+
+
+def _product_plan_loss(C1, C2, p, q, F1=None, F2=None, alpha=1.0):
+    r"""FGW loss of the product plans :math:`p q^\top`, from per-graph moments in :math:`O(n^2)`.
+
+    .. math:: \alpha \big(p^\top C_1^{\odot 2} p + q^\top C_2^{\odot 2} q
+              - 2\, (p^\top C_1 p)(q^\top C_2 q)\big)
+              + (1 - \alpha) \big(\textstyle\sum_i p_i \|F_{1,i}\|^2
+              + \sum_j q_j \|F_{2,j}\|^2 - 2\, (F_1^\top p) \cdot (F_2^\top q)\big)
+
+    (the second term only with features and ``alpha`` not 1).
+    """
+
+    def quadratic_form(C, w):
+        return ((C @ w[:, :, None])[:, :, 0] * w).sum(1)
+
+    gw = (
+        quadratic_form(C1 * C1, p)
+        + quadratic_form(C2 * C2, q)
+        - 2.0 * quadratic_form(C1, p) * quadratic_form(C2, q)
+    )
+    if F1 is None or (isinstance(alpha, float) and alpha == 1.0):
+        return gw
+    mean_1, mean_2 = (F1 * p[:, :, None]).sum(1), (F2 * q[:, :, None]).sum(1)
+    features = (
+        ((F1 * F1).sum(2) * p).sum(1)
+        + ((F2 * F2).sum(2) * q).sum(1)
+        - 2.0 * (mean_1 * mean_2).sum(1)
+    )
+    alpha = torch.as_tensor(alpha, dtype=gw.dtype, device=gw.device)
+    return alpha * gw + (1.0 - alpha) * features
 
 
 def fgw_gradient(C1, C2, T, D=None, alpha=1.0):
@@ -235,7 +276,7 @@ def _distance_quantiles(C, p, n_quantiles):
 
 
 def initial_plan(
-    C1, C2, p, q, *, D=None, alpha=1.0, init="product", gamma=0.01, n_quantiles=_PROFILE_QUANTILES
+    C1, C2, p, q, *, D=None, alpha=1.0, init="product", epsilon=0.01, n_quantiles=_PROFILE_QUANTILES
 ):
     r"""Starting plans of the GW solvers.
 
@@ -252,7 +293,7 @@ def initial_plan(
         (GW(G, G) > 0). The perturbation breaks that symmetry; the price is that the plans
         depend, slightly, on the order of the nodes.
     ``"profile"``
-        Entropic OT (regularisation ``gamma``) on the cost
+        Entropic OT (regularisation ``epsilon``) on the cost
         :math:`\alpha\, W_2^2(\mathrm{row}_i(C_1)_\# p, \mathrm{row}_j(C_2)_\# q)
         + (1 - \alpha) D_{ij}`: the squared Wasserstein distance between the distributions of the
         distances seen from node :math:`i` and from node :math:`j` (the "third lower bound" of
@@ -264,7 +305,7 @@ def initial_plan(
     C1, C2, p, q, D, alpha :
         One balanced problem per batch entry, as in :func:`fgw_plan_ppa`.
     init : {"product", "perturbed_product", "profile"}, default="product"
-    gamma : float, default=0.01
+    epsilon : float, default=0.01
         Entropic regularisation of ``"profile"``.
     n_quantiles : int, default=32
         Quantiles of the distance distributions of ``"profile"``.
@@ -273,16 +314,16 @@ def initial_plan(
     -------
     T0 : Tensor of shape (B, n, m)
         Column marginals ``q`` (``"perturbed_product"``: to 0.1 %); row marginals ``p``
-        (``"profile"``: to the accuracy of 1000 Sinkhorn updates, which small ``gamma`` may not
+        (``"profile"``: to the accuracy of 1000 Sinkhorn updates, which small ``epsilon`` may not
         reach; ``"perturbed_product"``: to 0.1 %); the solvers project anyway.
     """
-    _check_solver_inputs(C1, C2, p, q, D, None, alpha, gamma)
+    _check_solver_inputs(C1, C2, p, q, D, None, alpha, epsilon)
     if not (isinstance(n_quantiles, int) and n_quantiles >= 1):
         raise ValueError(f"n_quantiles must be a positive integer, got {n_quantiles!r}.")
-    return _initial_plan(C1, C2, p, q, D, alpha, init, gamma, n_quantiles)
+    return _initial_plan(C1, C2, p, q, D, alpha, init, epsilon, n_quantiles)
 
 
-def _initial_plan(C1, C2, p, q, D, alpha, init, gamma, n_quantiles=_PROFILE_QUANTILES):
+def _initial_plan(C1, C2, p, q, D, alpha, init, epsilon, n_quantiles=_PROFILE_QUANTILES):
     """:func:`initial_plan` without the input checks, for the solvers (which made them)."""
     if init in ("product", "perturbed_product"):
         T0 = p[:, :, None] * q[:, None, :]
@@ -293,11 +334,11 @@ def _initial_plan(C1, C2, p, q, D, alpha, init, gamma, n_quantiles=_PROFILE_QUAN
         raise ValueError(f"init must be 'product', 'perturbed_product' or 'profile', got {init!r}.")
     Q1 = _distance_quantiles(C1, p, n_quantiles)
     Q2 = _distance_quantiles(C2, q, n_quantiles)
-    cost = feature_cost(Q1, Q2) / n_quantiles
+    cost = _feature_cost(Q1, Q2) / n_quantiles
     if D is not None:
         alpha = _as_batch_scalar(alpha, cost)
         cost = alpha * cost + (1.0 - alpha) * D
-    log_K = -cost / gamma + masked_log(p)[:, :, None] + masked_log(q)[:, None, :]
+    log_K = -cost / epsilon + masked_log(p)[:, :, None] + masked_log(q)[:, None, :]
     return exp(sinkhorn_scaling(log_K, p, q, max_iter=1000, tol=1e-9))
 
 
@@ -309,11 +350,11 @@ _PROJECTION_RELAXATION = 1.8
 class _ProximalProblem:
     """The data of a batch of PPA problems, with the scaled gradient operator, sliceable."""
 
-    def __init__(self, C1, C2, p, q, D, alpha, gamma):
+    def __init__(self, C1, C2, p, q, D, alpha, epsilon):
         self.C1, self.C2, self.p, self.q, self.D = C1, C2, p, q, D
-        self.alpha, self.gamma = alpha, gamma
+        self.alpha, self.epsilon = alpha, epsilon
         self.scaled_gradient = _gradient_operator(
-            C1, C2, D, alpha, scale=1.0 / gamma, up_to_row_constants=True
+            C1, C2, D, alpha, scale=1.0 / epsilon, up_to_row_constants=True
         )
 
     def subset(self, keep):
@@ -323,7 +364,7 @@ class _ProximalProblem:
             return x[keep] if isinstance(x, torch.Tensor) and x.ndim > 0 else x
 
         return _ProximalProblem(
-            *(rows(x) for x in (self.C1, self.C2, self.p, self.q, self.D, self.alpha, self.gamma))
+            *(rows(x) for x in (self.C1, self.C2, self.p, self.q, self.D, self.alpha, self.epsilon))
         )
 
 
@@ -336,9 +377,9 @@ def fgw_plan_ppa(
     *,
     D=None,
     alpha=1.0,
-    gamma=0.1,
+    epsilon=0.1,
     max_iter=50,
-    n_sinkhorn=5,
+    sinkhorn_max_iter=5,
     tol=1e-9,
     marginal_tol=1e-9,
     init="product",
@@ -348,14 +389,16 @@ def fgw_plan_ppa(
     Each outer step is a KL-proximal (mirror-descent) step on the FGW objective:
 
     .. math:: T_{t+1} = \arg\min_{T \in \Pi(p, q)} \langle G(T_t), T \rangle
-              + \gamma \mathrm{KL}(T \| T_t)
-              = \mathrm{diag}(a)\, [T_t \odot e^{-G(T_t) / \gamma}]\, \mathrm{diag}(b)
+              + \varepsilon \mathrm{KL}(T \| T_t)
+              = \mathrm{diag}(a)\, [T_t \odot e^{-G(T_t) / \varepsilon}]\, \mathrm{diag}(b)
 
     with :math:`G` the gradient of :func:`fgw_loss` (:func:`fgw_gradient`; for GW it is twice
     the paper's :math:`C_{st} - 2 C_s T C_t^\top`, so the paper's :math:`\gamma` is
-    ``gamma / 2`` here). The scaling :math:`(a, b)` runs ``n_sinkhorn`` stabilised Sinkhorn
-    updates per step (:func:`~skgw.ot._utils.sinkhorn_scaling`); the final plans are projected
-    onto :math:`\Pi(p, q)` by over-relaxed Sinkhorn updates and rounded.
+    ``epsilon / 2``; ``epsilon`` is the ``epsilon`` of POT's
+    ``ot.gromov.entropic_gromov_wasserstein(..., solver="PPA")``). The scaling :math:`(a, b)` runs
+    ``sinkhorn_max_iter`` stabilised Sinkhorn updates per step
+    (:func:`~skgw.ot._sinkhorn.sinkhorn_scaling`); the final plans are projected onto
+    :math:`\Pi(p, q)` by over-relaxed Sinkhorn updates and rounded.
 
     Parameters
     ----------
@@ -365,20 +408,21 @@ def fgw_plan_ppa(
         Feature cost (:func:`feature_cost`); None for GW.
     alpha : float or Tensor of shape (B,), default=1.0
         FGW trade-off (ignored without ``D``).
-    gamma : float, default=0.1
-        Proximal weight (step size ``1 / gamma``); float32 is stable down to ``1e-3`` (log
-        domain). Small values make greedy steps towards sparse plans and worse local optima.
+    epsilon : float, default=0.1
+        Proximal weight, in POT's units (step size ``1 / epsilon``); float32 is stable down to
+        ``1e-3`` (log domain). Small values make greedy steps towards sparse plans and worse
+        local optima.
     max_iter : int, default=50
         Outer steps ``M``.
-    n_sinkhorn : int, default=5
+    sinkhorn_max_iter : int, default=5
         Sinkhorn updates inside each outer step.
     tol : float, default=1e-9
         A problem whose plan moves less than ``tol`` (max-abs) between two outer steps, checked
         every 10 steps, is frozen; 0 disables.
     marginal_tol : float, default=1e-9
         l1 marginal error at which the final projection stops (at most 30 over-relaxed Sinkhorn
-        updates, :func:`~skgw.ot._utils.sinkhorn_projection`); what is left is removed by
-        :func:`~skgw.ot._utils.round_to_marginals`.
+        updates, :func:`~skgw.ot._sinkhorn.sinkhorn_projection`); what is left is removed by
+        :func:`~skgw.ot._sinkhorn.round_to_marginals`.
     init : str or Tensor of shape (B, n, m), default="product"
         ``"product"``, ``"perturbed_product"`` or ``"profile"`` (see :func:`initial_plan`); a
         tensor warm-starts from the given plans.
@@ -388,23 +432,45 @@ def fgw_plan_ppa(
     T : Tensor of shape (B, n, m)
         Plans in :math:`\Pi(p, q)` (to rounding error), zero on padding.
     """
-    _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma)
+    _check_solver_inputs(C1, C2, p, q, D, init, alpha, epsilon)
+    check_ppa_params(epsilon=epsilon, max_iter=max_iter, sinkhorn_max_iter=sinkhorn_max_iter)
+    return _fgw_plan_ppa(
+        C1, C2, p, q, D=D, alpha=alpha, epsilon=epsilon, max_iter=max_iter,
+        sinkhorn_max_iter=sinkhorn_max_iter, tol=tol, marginal_tol=marginal_tol, init=init,
+    )  # fmt: skip
+
+
+def check_ppa_params(*, epsilon=0.1, max_iter=50, sinkhorn_max_iter=5, tol=0.0, **_):
+    """``ValueError`` unless the settings of :func:`fgw_plan_ppa` are in range."""
+    check_positive_finite("epsilon", epsilon)
     check_iterations({"max_iter": max_iter})
-    check_iterations({"n_sinkhorn": n_sinkhorn}, minimum=1)
+    check_iterations({"sinkhorn_max_iter": sinkhorn_max_iter}, minimum=1)
+    check_positive_finite("tol", tol, allow_zero=True)
+
+
+@torch.no_grad()
+def _fgw_plan_ppa(
+    C1, C2, p, q, *, D=None, alpha=1.0, epsilon=0.1, max_iter=50, sinkhorn_max_iter=5,
+    tol=1e-9, marginal_tol=1e-9, init="product",
+):  # fmt: skip
+    """:func:`fgw_plan_ppa` without the input checks."""
     if not isinstance(init, torch.Tensor):
-        init = _initial_plan(C1, C2, p, q, D, alpha, init, gamma)
+        init = _initial_plan(C1, C2, p, q, D, alpha, init, epsilon)
     # No mass on zero-weight nodes, whatever the initial plans say (Sinkhorn relies on it).
     support = (p > 0)[:, :, None] & (q > 0)[:, None, :]
     log_T = masked_log(init).masked_fill(~support, -torch.inf)
     # Problems still moving: the loop runs on them only (converged ones are set aside).
     active = torch.arange(C1.shape[0], device=C1.device)
-    problem = _ProximalProblem(C1, C2, p, q, D, alpha, gamma)
+    problem = _ProximalProblem(C1, C2, p, q, D, alpha, epsilon)
     log_T_active = log_T
     for iteration in range(max_iter):
         # exp rather than the scaled kernel: no subnormal entries to slow the products down.
         T = exp(log_T_active)
         log_T_new = sinkhorn_scaling(
-            log_T_active - problem.scaled_gradient(T), problem.p, problem.q, max_iter=n_sinkhorn
+            log_T_active - problem.scaled_gradient(T),
+            problem.p,
+            problem.q,
+            max_iter=sinkhorn_max_iter,
         )
         if tol > 0 and (iteration + 1) % 10 == 0:
             moving = (exp(log_T_new) - T).abs().amax(dim=(1, 2)) > tol
@@ -427,66 +493,3 @@ def fgw_plan_ppa(
         relaxation=_PROJECTION_RELAXATION,
     )
     return round_to_marginals(T, p, q)
-
-
-@torch.no_grad()
-def fgw_plan_badmm(
-    C1,
-    C2,
-    p,
-    q,
-    *,
-    D=None,
-    alpha=1.0,
-    gamma=1.0,
-    max_iter=50,
-    init="product",
-):
-    r"""FGW plans by Bregman ADMM (Xu 2020, Algorithm 2), log-domain, batched.
-
-    With an auxiliary plan :math:`S` (column marginal ``q``), the plan :math:`T` (row marginal
-    ``p``) and a dual :math:`Z`, each step is
-
-    .. math::
-        S &\propto_{\mathrm{col}} T \odot \exp((2\alpha C_1^\top T C_2 + Z) / \gamma) \\
-        T &\propto_{\mathrm{row}} S \odot \exp(-(\alpha (C_{st} - 2 C_1 S C_2^\top)
-            + (1 - \alpha) D + Z) / \gamma) \\
-        Z &\leftarrow Z + \gamma (T - S)
-
-    with :math:`C_{st} = (C_1^{\odot 2} p) 1^\top + 1 (C_2^{\odot 2} q)^\top`. With ``D=None``
-    (``alpha = 1``) it is exactly the paper's Algorithm 2, which also suits directed graphs.
-
-    Parameters
-    ----------
-    C1, C2, p, q, D, alpha, init
-        As in :func:`fgw_plan_ppa`.
-    gamma : float, default=1.0
-    max_iter : int, default=50
-
-    Returns
-    -------
-    T : Tensor of shape (B, n, m)
-        Row marginals exactly ``p``; column marginals approach ``q`` as BADMM converges.
-    """
-    _check_solver_inputs(C1, C2, p, q, D, init, alpha, gamma)
-    check_iterations({"max_iter": max_iter})
-    log_p, log_q = masked_log(p), masked_log(q)
-    if not isinstance(init, torch.Tensor):
-        init = _initial_plan(C1, C2, p, q, D, alpha, init, gamma)
-    log_T = masked_log(init)
-    alpha_b = _as_batch_scalar(1.0 if D is None else alpha, init)
-    linear = alpha_b * (((C1 * C1) @ p[:, :, None]) + ((C2 * C2) @ q[:, :, None]).transpose(1, 2))
-    if D is not None:
-        linear = linear + (1.0 - alpha_b) * D
-    Z = torch.zeros_like(init)
-    for _ in range(max_iter):
-        T = exp(log_T)
-        log_phi = log_T + (2.0 * alpha_b * C1.transpose(1, 2) @ T @ C2 + Z) / gamma
-        # Normalise before adding the marginal: log_phi can be large enough (costs far above
-        # gamma) for float32 to round the marginal's log away.
-        log_S = log_normalize(log_phi, dim=1) + log_q[:, None, :]
-        S = exp(log_S)
-        log_phi = log_S - (linear - 2.0 * alpha_b * C1 @ S @ C2.transpose(1, 2) + Z) / gamma
-        log_T = log_normalize(log_phi, dim=2) + log_p[:, :, None]
-        Z = Z + gamma * (exp(log_T) - S)
-    return exp(log_T)

@@ -24,7 +24,7 @@ give ULOT's plan
 
 whose row sums are close to :math:`w_s \odot p_s` (mass kept at each source node) and column sums
 to :math:`w_t \odot p_t` (with uniform :math:`p = 1/n`, the paper's formula). With
-``n_sinkhorn_iter > 0`` the last layer's logits are first scaled by Sinkhorn updates towards
+``sinkhorn_max_iter > 0`` the last layer's logits are first scaled by Sinkhorn updates towards
 these marginals (:func:`scaled_attention_plan`): the plan can then be as sharp as a transport plan
 between noisy node features, which a softmax alone blurs, still at :math:`O(nm)` per update.
 Padded nodes (mask False) never influence real ones, so a pair's plan does not depend on its
@@ -41,7 +41,7 @@ import math
 import torch
 from torch import nn
 
-from ..ot._utils import masked_log
+from ..ot._sinkhorn import masked_log
 
 __all__ = ["ULOTNetwork", "fourier_encoding", "normalized_adjacency", "scaled_attention_plan"]
 
@@ -170,7 +170,7 @@ class ULOTNetwork(nn.Module):
     n_layers : int, default=5
         Applications of the weight-shared layer after the first one.
     alpha_encoding_dim : int, default=10
-    n_sinkhorn_iter : int, default=0
+    sinkhorn_max_iter : int, default=0
         Sinkhorn updates of the plan head (:func:`scaled_attention_plan`); 0 is ULOT's plan.
     generator : torch.Generator, default=None
         Draws the initial weights (PyTorch's default initialisation of ``nn.Linear``), so that
@@ -187,13 +187,13 @@ class ULOTNetwork(nn.Module):
         attention_dim=64,
         n_layers=5,
         alpha_encoding_dim=10,
-        n_sinkhorn_iter=0,
+        sinkhorn_max_iter=0,
         generator=None,
     ):
         super().__init__()
         self.alpha_encoding_dim = alpha_encoding_dim
         self.n_layers = n_layers
-        self.n_sinkhorn_iter = n_sinkhorn_iter
+        self.sinkhorn_max_iter = sinkhorn_max_iter
         condition_dim = alpha_encoding_dim + 2
         sizes = (hidden_dim, gcn_dim, attention_dim, condition_dim)
         self.first = _ULOTLayer(n_features, *sizes)
@@ -244,4 +244,4 @@ class ULOTNetwork(nn.Module):
         if D is not None:
             scale = 10.0 * nn.functional.softplus(self.feature_cost_head(condition))
             S = S - scale[:, :, None] * D
-        return scaled_attention_plan(S, log_a, log_b, self.n_sinkhorn_iter)
+        return scaled_attention_plan(S, log_a, log_b, self.sinkhorn_max_iter)

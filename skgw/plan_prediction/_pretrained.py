@@ -106,9 +106,15 @@ def load_predictor(path, *, device="auto", sha256=None):
         raise ValueError(f"{path} is not a valid saved predictor: {error}") from error
 
 
+# Parameters renamed since files were first written: old name -> name now.
+RENAMED_PARAMS = {"n_sinkhorn_iter": "sinkhorn_max_iter"}
+
+
 def _predictor_from(saved, device):
     """The predictor described by the contents of a saved file, checked (``load_predictor``)."""
     params = saved["params"]
+    if isinstance(params, dict):
+        params = {RENAMED_PARAMS.get(name, name): value for name, value in params.items()}
     if not isinstance(params, dict) or not set(params) <= set(FUGWPlanPredictor().get_params()):
         raise ValueError("its parameters are not those of FUGWPlanPredictor.")
     predictor = FUGWPlanPredictor(**{**params, "device": device})

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._graphs import _to_shortest_path, as_graphs
+from .._batching import pad_stack
+from .._graphs import STRUCTURES, _to_shortest_path, as_graphs
 from ..ot import feature_cost
 from ._network import normalized_adjacency
 
@@ -27,8 +28,6 @@ __all__ = [
     "pair_feature_cost",
     "prepare_graph",
 ]
-
-STRUCTURES = ("shortest_path", "adjacency")
 
 
 @dataclass(frozen=True)
@@ -81,19 +80,18 @@ class PairSide:
 def pad_side(graphs, device, dtype):
     """Stack :class:`PreparedGraph` objects into a :class:`PairSide`."""
     sizes = np.array([g.p.shape[0] for g in graphs])
-    n, d = int(sizes.max()), graphs[0].F.shape[1]
-    A, S = np.zeros((len(graphs), n, n)), np.zeros((len(graphs), n, n))
-    F, p = np.zeros((len(graphs), n, d)), np.zeros((len(graphs), n))
-    for b, g in enumerate(graphs):
-        k = sizes[b]
-        A[b, :k, :k], S[b, :k, :k], F[b, :k], p[b, :k] = g.A, g.S, g.F, g.p
+    n = int(sizes.max())
     mask = torch.as_tensor(np.arange(n)[None, :] < sizes[:, None], device=device)
-
-    def tensor(array):
-        return torch.as_tensor(array, dtype=dtype).to(device)
-
-    A = tensor(A)
-    return PairSide(tensor(F), normalized_adjacency(A, mask), tensor(S), tensor(p), mask, sizes)
+    options = {"device": device, "dtype": dtype}
+    A = pad_stack([g.A for g in graphs], n, node_dims=2, **options)
+    return PairSide(
+        pad_stack([g.F for g in graphs], n, **options),
+        normalized_adjacency(A, mask),
+        pad_stack([g.S for g in graphs], n, node_dims=2, **options),
+        pad_stack([g.p for g in graphs], n, **options),
+        mask,
+        sizes,
+    )
 
 
 def pair_feature_cost(source, target, has_features):

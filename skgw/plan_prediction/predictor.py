@@ -6,14 +6,13 @@ loss (:func:`skgw.ot.fugw_loss`) of its predicted plans on the normalised proble
 :mod:`skgw.plan_prediction._problem`. A prediction then costs one forward pass,
 :math:`O(n m)` per layer, instead of a solver's iterations.
 
-Samples: a pair ``(source, target)`` of graphs gives that pair's plan; a single graph is paired
-with the reference graph ``reference_`` (template alignment). A 2-tuple of arrays is one graph
-``(C, F)``, as everywhere in skgw: write a pair of bare structures as ``({"C": C1}, {"C": C2})``.
+Pairs are given explicitly: ``predict(X, Y)`` gives the plan from ``X[i]`` to ``Y[i]``, and
+``predict(X)`` the plan from each graph of ``X`` to the reference graph ``reference_`` (template
+alignment); ``fit(X, pairs=...)`` trains on given pairs of indices into ``X``. A 2-tuple is read
+as one graph ``(C, F)``, as everywhere in skgw, never as a pair.
 """
 
-import copy
 import numbers
-import warnings
 
 import numpy as np
 import torch
@@ -22,14 +21,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._batching import pair_buckets, resolve_device, resolve_dtype
+from .._base import GraphEstimatorMixin, shared_constraints
+from .._batching import pair_buckets
 from .._fit_state import keeps_fitted_state_on_error
 from .._graphs import Graph, as_graphs, check_n_node_features, validate_graphs
 from .._progress import progress
+from .._training import train
 from ..ot import fugw_loss, fugw_plan
-from ..ot._utils import check_in_unit_interval, check_positive_finite
+from ..ot._checks import check_in_unit_interval, check_positive_finite
 from ._network import ULOTNetwork, normalized_adjacency
-from ._problem import STRUCTURES, PairSide, pad_side, pair_feature_cost, prepare_graph
+from ._problem import PairSide, pad_side, pair_feature_cost, prepare_graph
 
 __all__ = ["FUGWPlanPredictor"]
 
@@ -37,6 +38,8 @@ PREDICT_BATCH_SIZE = 256
 # Padded entries below which a batch of pairs is not cut by size (pair_buckets' min_entries).
 MIN_BATCH_ENTRIES = 2**22
 N_REFERENCE_CANDIDATES = 32
+# Settings of skgw.ot.fugw_plan used by refine and solve unless given.
+SOLVER_DEFAULTS = {"max_iter": 50, "tol": 1e-7, "inner": "mm", "proximal_weight": 0.01}
 
 
 def sample_trade_offs(n, rng):
@@ -74,8 +77,8 @@ def _is_graph_object(item):
     return isinstance(item, (Graph, tuple, dict)) or hasattr(item, "nodes")
 
 
-def _is_pair(item):
-    """A sample is a pair when it is a 2-tuple of graph objects (not arrays: ``(C, F)``)."""
+def _looks_like_pair(item):
+    """A 2-tuple of graph objects (not of arrays, which is one graph ``(C, F)``)."""
     return isinstance(item, tuple) and len(item) == 2 and all(_is_graph_object(g) for g in item)
 
 
@@ -89,7 +92,7 @@ def _per_sample(name, value, n):
     return np.broadcast_to(value, (n,))
 
 
-class FUGWPlanPredictor(BaseEstimator):
+class FUGWPlanPredictor(GraphEstimatorMixin, BaseEstimator):
     r"""Predict fused unbalanced GW transport plans between graphs (ULOT).
 
     Parameters
@@ -103,7 +106,7 @@ class FUGWPlanPredictor(BaseEstimator):
         Network widths (:class:`~skgw.plan_prediction.ULOTNetwork`).
     n_layers : int, default=5
         Applications of the weight-shared layer.
-    n_sinkhorn_iter : int, default=10
+    sinkhorn_max_iter : int, default=10
         Sinkhorn updates of the plan head on the last layer's attention logits
         (:func:`~skgw.plan_prediction.scaled_attention_plan`); 0 is ULOT's plan (row and column
         softmax), more updates give sharper plans at :math:`O(nm)` each.
@@ -139,7 +142,10 @@ class FUGWPlanPredictor(BaseEstimator):
     reference : graph, default=None
         Graph that single-graph samples are aligned to; when None, the training graph (of up to
         32 drawn at random) with the lowest mean predicted loss to the others.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
+        Torch device; ``"auto"`` picks CUDA when available. The network moves to the current
+        ``device`` when used, so ``set_params(device=...)`` after ``fit`` works, and a pickle
+        holds it on the CPU.
     dtype : {"float32", "float64"}, default="float32"
         Precision of training. The trained network is kept in float64 and predictions are
         computed in float64, so that a sample's plan does not depend (through float32 rounding
@@ -171,7 +177,7 @@ class FUGWPlanPredictor(BaseEstimator):
 
     Notes
     -----
-    The paper's recipe is ``n_sinkhorn_iter=0, objective="loss", batch_size=256,
+    The paper's recipe is ``sinkhorn_max_iter=0, objective="loss", batch_size=256,
     learning_rate=1e-3, learning_rate_schedule="constant"``. The defaults are ours: on SBM
     graphs, for the same two minutes of training on a 2-core CPU (with a constant rate), they
     bring the median excess of the predicted plans' losses over a solver's from +288 % to +20 %
@@ -195,7 +201,7 @@ class FUGWPlanPredictor(BaseEstimator):
         "gcn_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "attention_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_layers": [Interval(numbers.Integral, 0, None, closed="left")],
-        "n_sinkhorn_iter": [Interval(numbers.Integral, 0, None, closed="left")],
+        "sinkhorn_max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_pairs_per_epoch": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -205,12 +211,8 @@ class FUGWPlanPredictor(BaseEstimator):
         "trade_off_sampling": [StrOptions({"ulot", "fixed"})],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "n_validation_pairs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "structure": [StrOptions(set(STRUCTURES))],
         "reference": "no_validation",
-        "device": [str],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **shared_constraints("structure", "device", "dtype", "random_state", "verbose"),
     }
 
     def __init__(
@@ -222,7 +224,7 @@ class FUGWPlanPredictor(BaseEstimator):
         gcn_dim=16,
         attention_dim=64,
         n_layers=5,
-        n_sinkhorn_iter=10,
+        sinkhorn_max_iter=10,
         max_iter=50,
         n_pairs_per_epoch=4096,
         batch_size=32,
@@ -245,7 +247,7 @@ class FUGWPlanPredictor(BaseEstimator):
         self.gcn_dim = gcn_dim
         self.attention_dim = attention_dim
         self.n_layers = n_layers
-        self.n_sinkhorn_iter = n_sinkhorn_iter
+        self.sinkhorn_max_iter = sinkhorn_max_iter
         self.max_iter = max_iter
         self.n_pairs_per_epoch = n_pairs_per_epoch
         self.batch_size = batch_size
@@ -264,30 +266,34 @@ class FUGWPlanPredictor(BaseEstimator):
 
     # -- samples -------------------------------------------------------------------------------
 
-    def _samples(self, X, reset):
-        """Validated graphs and, per sample, the indices of its (source, target) graphs.
-
-        Single graphs get target index -1 (the reference graph).
-        """
+    def _graphs(self, name, X, reset):
+        """The graphs of ``X`` (named ``name`` in the messages), checked against the training
+        graphs' feature count unless ``reset``."""
+        if isinstance(X, (list, tuple)):
+            for i, item in enumerate(X):
+                if _looks_like_pair(item):
+                    raise TypeError(
+                        f"{name}[{i}] is a 2-tuple of graphs; a 2-tuple is one graph (C, F). For "
+                        "the plan from graph a to graph b, pass the sources and the targets "
+                        "apart: predict([a], [b]) (fit: fit(graphs, pairs=[(i, j)]))."
+                    )
         expected = None if reset else self.n_node_features_
-        items = X if isinstance(X, list) else None
-        if items is not None and any(_is_pair(item) for item in items):
-            flat, index = [], []
-            for item in items:
-                if _is_pair(item):
-                    index.append((len(flat), len(flat) + 1))
-                    flat.extend(item)
-                else:
-                    index.append((len(flat), -1))
-                    flat.append(item)
-            graphs = validate_graphs(self, flat, reset=reset, n_node_features=expected)
-        else:
-            graphs = validate_graphs(self, X, reset=reset, n_node_features=expected)
-            index = [(i, -1) for i in range(len(graphs))]
-        return graphs, np.array(index).reshape(-1, 2)
+        return validate_graphs(self, X, reset=reset, n_node_features=expected)
 
-    def _torch_setup(self):
-        return resolve_device(self.device), resolve_dtype(self.dtype)
+    def _n_node_features(self):
+        return self.n_node_features_
+
+    def _checked_pairs(self, pairs, n_graphs):
+        """``pairs`` as an ``(n_pairs, 2)`` array of indices into the ``n_graphs`` graphs."""
+        index = np.asarray(pairs)
+        if index.ndim != 2 or index.shape[1] != 2 or len(index) == 0:
+            raise ValueError(
+                f"pairs must have shape (n_pairs, 2) (source and target indices into X), got "
+                f"shape {index.shape}."
+            )
+        if not np.issubdtype(index.dtype, np.integer) or index.min() < 0 or index.max() >= n_graphs:
+            raise ValueError(f"pairs must hold integer indices in [0, {n_graphs}) into X.")
+        return index
 
     def _trade_offs(self, n, alpha, rho):
         """Per-sample (alpha, rho) arrays: the call's values (scalars or arrays) or the defaults."""
@@ -309,15 +315,27 @@ class FUGWPlanPredictor(BaseEstimator):
         """Normalised FUGW losses of the network's plans of one batch of prepared pairs (with
         their gradient in the network's weights)."""
         source, target, D = self._padded(sources, targets, device, dtype)
-        P = self.network_(source, target, alpha, rho, D)
+        P = self.network_(source, target, alpha, rho, D)  # training: on the fit's device
         return fugw_loss(P, source.S, target.S, source.p, target.p, D=D, alpha=alpha, rho=rho)
 
-    def _pairs(self, X, reset=False):
-        """Prepared (source, target) graphs of every sample."""
-        graphs, index = self._samples(X, reset=reset)
-        prepared = [prepare_graph(g, self.structure) for g in graphs]
-        reference = prepare_graph(self.reference_, self.structure)
-        return [(prepared[i], reference if j < 0 else prepared[j]) for i, j in index]
+    def _pairs(self, X, Y=None):
+        """Prepared (source, target) graphs of every sample: ``(X[i], Y[i])``, or ``(X[i],
+        reference_)`` when ``Y`` is None."""
+        sources = [prepare_graph(g, self.structure) for g in self._graphs("X", X, reset=False)]
+        if Y is None:
+            reference = prepare_graph(self.reference_, self.structure)
+            return [(source, reference) for source in sources]
+        targets = [prepare_graph(g, self.structure) for g in self._graphs("Y", Y, reset=False)]
+        if len(targets) != len(sources):
+            raise ValueError(
+                f"X has {len(sources)} graphs and Y {len(targets)}: predict(X, Y) pairs X[i] with "
+                "Y[i]."
+            )
+        return list(zip(sources, targets, strict=True))
+
+    def _network(self):
+        """The trained network on the estimator's current ``device``."""
+        return self.network_.to(self._device())
 
     def _batched(self, pairs, alpha, rho, function, desc="FUGWPlanPredictor", plans="predicted"):
         """Apply ``function(source, target, P, alpha, rho, D)`` batch by batch (no gradient),
@@ -326,7 +344,7 @@ class FUGWPlanPredictor(BaseEstimator):
         ``P`` is the network's plans (``plans="predicted"``), None (``plans=None``: the network
         is not run), or the given list of one plan per pair, padded.
         """
-        device, dtype = resolve_device(self.device), torch.float64
+        device, dtype, network = self._device(), torch.float64, self._network()
         alphas, rhos = self._trade_offs(len(pairs), alpha, rho)
         results = []
         buckets = _buckets([s for s, _ in pairs], [t for _, t in pairs], PREDICT_BATCH_SIZE)
@@ -341,7 +359,7 @@ class FUGWPlanPredictor(BaseEstimator):
                     [pairs[k][0] for k in chosen], [pairs[k][1] for k in chosen], device, dtype
                 )
                 if isinstance(plans, str):
-                    P = self.network_(source, target, a, r, D)
+                    P = network(source, target, a, r, D)
                 elif plans is None:
                     P = None
                 else:
@@ -365,7 +383,7 @@ class FUGWPlanPredictor(BaseEstimator):
             gcn_dim=self.gcn_dim,
             attention_dim=self.attention_dim,
             n_layers=self.n_layers,
-            n_sinkhorn_iter=self.n_sinkhorn_iter,
+            sinkhorn_max_iter=self.sinkhorn_max_iter,
             generator=torch.Generator().manual_seed(seed),
         )
         return network.to(device=device, dtype=dtype)
@@ -408,64 +426,69 @@ class FUGWPlanPredictor(BaseEstimator):
             ) * len(pairs[chosen])
         return total / len(pairs)
 
+    def _split(self, n_graphs, given_pairs, rng):
+        """Training graphs (or pairs) and validation pairs.
+
+        Returns ``(train_graphs, train_pairs, validation_pairs)``: with given pairs a share of
+        them is held out; otherwise a share of the graphs is, and random pairs of it validate.
+        """
+        order = rng.permutation(n_graphs)
+        if given_pairs is not None:
+            n_held_out = int(round(self.validation_fraction * len(given_pairs)))
+            held_out = rng.permutation(len(given_pairs))[:n_held_out]
+            train_pairs = np.delete(given_pairs, held_out, axis=0)
+            return None, train_pairs, given_pairs[held_out] if len(held_out) else train_pairs
+        n_validation = int(round(self.validation_fraction * n_graphs))
+        if n_validation >= 2 and n_graphs - n_validation >= 2:
+            validation_graphs, train_graphs = order[:n_validation], order[n_validation:]
+        else:
+            validation_graphs = train_graphs = order
+        validation_pairs = rng.choice(validation_graphs, size=(self.n_validation_pairs, 2))
+        return train_graphs, None, validation_pairs
+
     @keeps_fitted_state_on_error
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, pairs=None):
         """Train the network on random pairs of the graphs of ``X`` (or on the given pairs).
 
         Parameters
         ----------
-        X : list of graphs or of (source, target) pairs, or a 2-D table
+        X : graphs
+            Any input of :func:`~skgw.as_graphs`.
         y : ignored
+        pairs : array-like of shape (n_pairs, 2), default=None
+            Training pairs as (source, target) indices into ``X``; None draws random pairs of
+            the graphs of ``X`` every epoch.
 
         Returns
         -------
         self : FUGWPlanPredictor
         """
-        graphs, index = self._samples(X, reset=True)
+        graphs = self._graphs("X", X, reset=True)
+        given_pairs = None if pairs is None else self._checked_pairs(pairs, len(graphs))
         self.n_node_features_ = graphs[0].n_node_features
         rng = check_random_state(self.random_state)
-        device, dtype = self._torch_setup()
+        device, dtype = self._device(), self._dtype()
         prepared = [prepare_graph(g, self.structure) for g in graphs]
-        given_pairs = index[index[:, 1] >= 0]
-
-        n_validation = int(round(self.validation_fraction * len(graphs)))
-        order = rng.permutation(len(graphs))
-        if len(given_pairs):
-            held_out = rng.permutation(len(given_pairs))[: int(round(
-                self.validation_fraction * len(given_pairs)))]  # fmt: skip
-            train_pairs = np.delete(given_pairs, held_out, axis=0)
-            validation_pairs = given_pairs[held_out] if len(held_out) else train_pairs
-        elif n_validation >= 2 and len(graphs) - n_validation >= 2:
-            validation_graphs, train_graphs = order[:n_validation], order[n_validation:]
-            validation_pairs = rng.choice(validation_graphs, size=(self.n_validation_pairs, 2))
-            train_pairs = None
-        else:
-            train_graphs = order
-            validation_pairs = rng.choice(train_graphs, size=(self.n_validation_pairs, 2))
-            train_pairs = None
+        train_graphs, train_pairs, validation_pairs = self._split(len(graphs), given_pairs, rng)
         validation_alpha, validation_rho = self._draw(len(validation_pairs), rng)
 
-        self.network_ = self._build_network(
+        network = self._build_network(
             prepared[0].F.shape[1], rng.randint(np.iinfo(np.int32).max), device, dtype
         )
-        optimizer = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
+        self.network_ = network
+        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
         schedule = None
         if self.learning_rate_schedule == "cosine":
             schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, self.max_iter)
-        self.loss_curve_, self.validation_loss_curve_ = [], []
-        best_loss, best_state = np.inf, None
-        epochs = progress(
-            range(self.max_iter), verbose=self.verbose, desc="FUGWPlanPredictor", unit="epoch"
-        )
-        for epoch in epochs:
-            self.network_.train()
+
+        def run_epoch(epoch):
             if train_pairs is None:
                 pairs = rng.choice(train_graphs, size=(self.n_pairs_per_epoch, 2))
             else:
                 pairs = train_pairs[rng.randint(len(train_pairs), size=self.n_pairs_per_epoch)]
             alphas, rhos = self._draw(len(pairs), rng)
-            epoch_loss = 0.0
+            total = 0.0
             for start in range(0, len(pairs), self.batch_size):
                 chosen = slice(start, start + self.batch_size)
                 optimizer.zero_grad()
@@ -474,35 +497,23 @@ class FUGWPlanPredictor(BaseEstimator):
                     backward=True,
                 )  # fmt: skip
                 optimizer.step()
-                epoch_loss += objective * len(pairs[chosen])
-            self.network_.eval()
-            with torch.no_grad():
-                validation_loss = self._mean_objective(
-                    prepared, validation_pairs, validation_alpha, validation_rho, device, dtype
-                )
-            if not np.isfinite(validation_loss):
-                message = (
-                    f"The validation objective became {validation_loss} at epoch {epoch}; lower "
-                    "learning_rate or use dtype='float64'."
-                )
-                if best_state is None:
-                    raise FloatingPointError(message)
-                warnings.warn(
-                    f"{message} Training stopped; the weights of epoch {self.best_epoch_} are "
-                    "kept.", RuntimeWarning, stacklevel=2,
-                )  # fmt: skip
-                break
-            self.loss_curve_.append(epoch_loss / len(pairs))
-            self.validation_loss_curve_.append(validation_loss)
-            if validation_loss < best_loss:
-                best_loss, best_state = validation_loss, copy.deepcopy(self.network_.state_dict())
-                self.best_epoch_ = epoch
-            epochs.set_postfix(loss=self.loss_curve_[-1], validation=validation_loss)
-            if schedule is not None:
-                schedule.step()
-        self.network_.load_state_dict(best_state)
-        self.network_ = self.network_.double().eval()
+                total += objective * len(pairs[chosen])
+            return total / len(pairs)
+
+        def validate():
+            return self._mean_objective(
+                prepared, validation_pairs, validation_alpha, validation_rho, device, dtype
+            )
+
+        history = train(
+            run_epoch, self.max_iter, module=network, validate=validate, schedule=schedule,
+            verbose=self.verbose, desc="FUGWPlanPredictor",
+        )  # fmt: skip
+        self.loss_curve_ = history.loss_curve
+        self.validation_loss_curve_ = history.validation_loss_curve
+        self.best_epoch_ = history.best_epoch
         self.n_iter_ = len(self.loss_curve_)
+        self.network_ = network.double().eval()
         self.reference_ = self._choose_reference(graphs, prepared, rng)
         return self
 
@@ -537,15 +548,16 @@ class FUGWPlanPredictor(BaseEstimator):
             return np.stack(plans)
         return plans
 
-    def predict(self, X, alpha=None, rho=None):
-        """Predicted FUGW plans.
+    def predict(self, X, Y=None, alpha=None, rho=None):
+        """Predicted FUGW plans from each graph of ``X`` to the graph of ``Y`` of the same index,
+        or to ``reference_``.
 
         Parameters
         ----------
-        X : list of graphs or of (source, target) pairs, or a 2-D table
-            A pair gives its plan; a single graph is paired with ``reference_``. Pairs are
-            2-tuples of :class:`~skgw.Graph`, networkx graphs, ``(C, F)`` tuples or mappings
-            (convert plain arrays with :func:`~skgw.as_graphs` first).
+        X : graphs
+            The sources: any input of :func:`~skgw.as_graphs`.
+        Y : graphs, default=None
+            The targets, one per source; None aligns every source to ``reference_``.
         alpha, rho : float or array-like of shape (n_samples,), default=None
             Trade-offs of this call, one for all samples or one per sample (the constructor's
             when None).
@@ -556,37 +568,31 @@ class FUGWPlanPredictor(BaseEstimator):
             A list when the plans' shapes differ.
         """
         check_is_fitted(self)
-        pairs = self._pairs(X)
-        plans = self._batched(pairs, alpha, rho, lambda s, t, P, *_: self._unpadded(s, t, P))
+        plans = self._batched(
+            self._pairs(X, Y), alpha, rho, lambda s, t, P, *_: self._unpadded(s, t, P)
+        )
         return self._stacked(plans)
 
-    def predict_loss(self, X, alpha=None, rho=None):
-        """Normalised FUGW loss of the predicted plan of each sample, ndarray (n_samples,)."""
-        check_is_fitted(self)
-        return np.asarray(self._batched(self._pairs(X), alpha, rho, self._losses))
+    def predict_loss(self, X, Y=None, alpha=None, rho=None):
+        """Normalised FUGW loss of the predicted plan of each sample, ndarray (n_samples,).
 
-    def refine(
-        self,
-        X,
-        alpha=None,
-        rho=None,
-        *,
-        max_iter=50,
-        tol=1e-7,
-        inner="mm",
-        proximal_weight=0.01,
-        return_n_iter=False,
-    ):
+        Parameters as in :meth:`predict`.
+        """
+        check_is_fitted(self)
+        return np.asarray(self._batched(self._pairs(X, Y), alpha, rho, self._losses))
+
+    def refine(self, X, Y=None, alpha=None, rho=None, *, return_n_iter=False, **solver_params):
         """Plans of our FUGW solver (:func:`skgw.ot.fugw_plan`) warm-started at the predictions.
 
         Parameters
         ----------
-        X, alpha, rho
+        X, Y, alpha, rho
             As in :meth:`predict`.
-        max_iter, tol, inner, proximal_weight
-            Solver settings (:func:`skgw.ot.fugw_plan`).
         return_n_iter : bool, default=False
             Also return the solver's block-coordinate steps per sample.
+        **solver_params
+            Settings of :func:`skgw.ot.fugw_plan` (``max_iter=50, tol=1e-7, inner="mm",
+            proximal_weight=0.01`` unless given).
 
         Returns
         -------
@@ -605,21 +611,9 @@ class FUGWPlanPredictor(BaseEstimator):
         clusters that the default start (the product of the node weights) would not, and end a
         few per cent higher (the documentation's benchmarks page, "Warm start").
         """
-        options = dict(max_iter=max_iter, tol=tol, inner=inner, proximal_weight=proximal_weight)
-        return self._solver_plans(X, alpha, rho, True, options, return_n_iter)
+        return self._solver_plans(X, Y, alpha, rho, True, solver_params, return_n_iter)
 
-    def solve(
-        self,
-        X,
-        alpha=None,
-        rho=None,
-        *,
-        max_iter=50,
-        tol=1e-7,
-        inner="mm",
-        proximal_weight=0.01,
-        return_n_iter=False,
-    ):
+    def solve(self, X, Y=None, alpha=None, rho=None, *, return_n_iter=False, **solver_params):
         """Plans of our FUGW solver (:func:`skgw.ot.fugw_plan`) on the samples' problems, from
         the solver's own start (the product of the node weights), to compare with ``predict``.
 
@@ -633,18 +627,24 @@ class FUGWPlanPredictor(BaseEstimator):
         >>> from skgw.plan_prediction import load_pretrained
         >>> model = load_pretrained()
         >>> graphs, _ = make_sbm_graphs(4, random_state=0)
-        >>> pairs = [(graphs[0], graphs[1]), (graphs[2], graphs[3])]
-        >>> predicted = model.plan_loss(pairs, model.predict(pairs, 0.5, 0.1), 0.5, 0.1)
-        >>> solved = model.plan_loss(pairs, model.solve(pairs, 0.5, 0.1), 0.5, 0.1)
-        >>> predicted.shape, solved.shape
-        ((2,), (2,))
+        >>> sources, targets = graphs[:2], graphs[2:]
+        >>> predicted = model.predict(sources, targets, 0.5, 0.1)
+        >>> solved = model.solve(sources, targets, 0.5, 0.1)
+        >>> model.plan_loss(sources, targets, plans=predicted, alpha=0.5, rho=0.1).shape
+        (2,)
         """
-        options = dict(max_iter=max_iter, tol=tol, inner=inner, proximal_weight=proximal_weight)
-        return self._solver_plans(X, alpha, rho, False, options, return_n_iter)
+        return self._solver_plans(X, Y, alpha, rho, False, solver_params, return_n_iter)
 
-    def _solver_plans(self, X, alpha, rho, warm_start, options, return_n_iter):
+    def _solver_plans(self, X, Y, alpha, rho, warm_start, solver_params, return_n_iter):
         """:meth:`refine` (``warm_start``) or :meth:`solve`."""
         check_is_fitted(self)
+        options = {**SOLVER_DEFAULTS, **solver_params}
+        unknown = set(options) - set(SOLVER_DEFAULTS) - {"inner_max_iter", "epsilon"}
+        if unknown:
+            raise TypeError(
+                f"Unknown solver setting(s) {sorted(unknown)}; skgw.ot.fugw_plan takes "
+                f"{sorted(set(SOLVER_DEFAULTS) | {'inner_max_iter', 'epsilon'})} here."
+            )
 
         def solve(source, target, P, a, r, D):
             plans, steps = fugw_plan(
@@ -655,19 +655,19 @@ class FUGWPlanPredictor(BaseEstimator):
             return list(zip(self._unpadded(source, target, plans), steps, strict=True))
 
         desc, start = ("refine", "predicted") if warm_start else ("solve", None)
-        results = self._batched(self._pairs(X), alpha, rho, solve, desc=desc, plans=start)
+        results = self._batched(self._pairs(X, Y), alpha, rho, solve, desc=desc, plans=start)
         plans = self._stacked([plan for plan, _ in results])
         if return_n_iter:
             return plans, np.array([steps for _, steps in results])
         return plans
 
-    def plan_loss(self, X, plans, alpha=None, rho=None):
+    def plan_loss(self, X, Y=None, *, plans, alpha=None, rho=None):
         """Normalised FUGW loss (:func:`skgw.ot.fugw_loss`) of given plans on the samples'
         problems: those of :meth:`predict`, :meth:`refine`, :meth:`solve`, or any other solver's.
 
         Parameters
         ----------
-        X, alpha, rho
+        X, Y, alpha, rho
             As in :meth:`predict`.
         plans : ndarray of shape (n_samples, n_source, n_target), or list of ndarray
             One nonnegative plan per sample, of the shape of its pair.
@@ -677,7 +677,7 @@ class FUGWPlanPredictor(BaseEstimator):
         loss : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        pairs = self._pairs(X)
+        pairs = self._pairs(X, Y)
         if len(plans) != len(pairs):
             raise ValueError(f"{len(plans)} plans for {len(pairs)} samples.")
         checked = []
@@ -707,10 +707,10 @@ class FUGWPlanPredictor(BaseEstimator):
         masses : ndarray of shape (n_X, n_Y)
         """
         check_is_fitted(self)
-        first = [prepare_graph(g, self.structure) for g in self._samples(X, reset=False)[0]]
+        first = [prepare_graph(g, self.structure) for g in self._graphs("X", X, reset=False)]
         second = first
         if Y is not None:
-            second = [prepare_graph(g, self.structure) for g in self._samples(Y, reset=False)[0]]
+            second = [prepare_graph(g, self.structure) for g in self._graphs("Y", Y, reset=False)]
         pairs = [(s, t) for s in first for t in second]
 
         def plan_masses(source, target, P, *_):
@@ -755,7 +755,7 @@ class FUGWPlanPredictor(BaseEstimator):
         True
         """
         check_is_fitted(self)
-        device = resolve_device(self.device)
+        device, network = self._device(), self._network()
         sides = []
         for name, graph in (("source", source), ("target", target)):
             A, F, p = self._checked_tensors(name, graph, device)
@@ -768,7 +768,7 @@ class FUGWPlanPredictor(BaseEstimator):
         check_in_unit_interval("alpha", alpha)
         check_positive_finite("rho", rho)
         D = pair_feature_cost(sides[0], sides[1], self.n_node_features_ > 0)
-        return self.network_(sides[0], sides[1], alpha, rho, D)[0]
+        return network(sides[0], sides[1], alpha, rho, D)[0]
 
     def _checked_tensors(self, name, graph, device):
         """``(A, F)`` or ``(A, F, p)`` as float64 tensors on ``device``, ``p`` uniform if absent."""
@@ -799,11 +799,6 @@ class FUGWPlanPredictor(BaseEstimator):
         if (p < 0).any() or not p.sum() > 0:
             raise ValueError(f"{name}: node weights must be nonnegative with a positive sum.")
         return A, F, p
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        return tags
 
 
 def _float64_tensor(value, device):

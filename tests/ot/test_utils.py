@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from skgw.ot._utils import exp, masked_log, sinkhorn_projection, sinkhorn_scaling
+from skgw.ot._sinkhorn import exp, masked_log, sinkhorn_projection, sinkhorn_scaling
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
