@@ -25,11 +25,11 @@ from skgw.ot import fgw_loss, fgw_plan_ppa
 STARTS = ("product", "profile", "perturbed_product")
 
 
-def ppa_losses(first, second, init, gamma, max_iter):
+def ppa_losses(first, second, init, epsilon, max_iter):
     """GW losses of the batched PPA plans and the seconds they took."""
     start = time.perf_counter()
     T = fgw_plan_ppa(
-        first.C, second.C, first.p, second.p, gamma=gamma, max_iter=max_iter, init=init
+        first.C, second.C, first.p, second.p, epsilon=epsilon, max_iter=max_iter, init=init
     )
     return fgw_loss(first.C, second.C, T).numpy(), time.perf_counter() - start
 
@@ -38,7 +38,7 @@ def main():
     args = parser(__doc__)
     args.add_argument("--dataset", default="MUTAG")
     args.add_argument("--pairs", type=int, default=400)
-    args.add_argument("--gamma", type=float, default=0.1)
+    args.add_argument("--epsilon", type=float, default=0.1)
     args.add_argument("--max-iter", type=int, default=50)
     args = args.parse_args()
     if args.dataset == "MUTAG":
@@ -58,12 +58,12 @@ def main():
     reference_self = np.array([pot(g, g) for g in graphs])
     print(
         f"{args.dataset}: {args.pairs} random pairs and {len(graphs)} graphs against themselves, "
-        f"PPA gamma {args.gamma}, {args.max_iter} steps, float64"
+        f"PPA epsilon {args.epsilon}, {args.max_iter} steps, float64"
     )
     print(f"{'start':>18} {'loss/POT':>9} {'lower':>6} {'higher':>7} {'s':>6} {'GW(G,G)>1e-6':>13}")
     for init in STARTS:
-        losses, seconds = ppa_losses(first, second, init, args.gamma, args.max_iter)
-        self_losses, _ = ppa_losses(itself, itself, init, args.gamma, args.max_iter)
+        losses, seconds = ppa_losses(first, second, init, args.epsilon, args.max_iter)
+        self_losses, _ = ppa_losses(itself, itself, init, args.epsilon, args.max_iter)
         lower = np.mean(losses < reference - 1e-9)
         higher = np.mean(losses > reference + 1e-9)
         print(

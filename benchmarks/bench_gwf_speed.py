@@ -26,8 +26,8 @@ def main():
     graphs, _ = load(args.dataset, args.data_home, args.features)
     gwf = GromovWassersteinFactorization(
         n_components=30,
-        n_solver_iter=50,
-        n_barycenter_iter=2,
+        solver_params={"max_iter": 50},
+        barycenter_max_iter=2,
         solver=args.solver,
         max_iter=args.epochs,
         device=args.device,

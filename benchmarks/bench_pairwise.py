@@ -43,14 +43,14 @@ def main():
     common = dict(alpha=args.alpha, n_jobs=args.n_jobs)
     with timer(seconds, "torch"):
         torch_matrix = pairwise_gw_distances(
-            graphs, solver="torch", device=args.device, dtype=args.dtype, **common
+            graphs, backend="torch", device=args.device, dtype=args.dtype, **common
         )
     subset = np.arange(n)
     if args.pot_graphs is not None and args.pot_graphs < n:
         rng = np.random.default_rng(args.seed)
         subset = np.sort(rng.choice(n, args.pot_graphs, replace=False))
     with timer(seconds, "pot"):
-        pot_matrix = pairwise_gw_distances([graphs[i] for i in subset], solver="pot", **common)
+        pot_matrix = pairwise_gw_distances([graphs[i] for i in subset], backend="pot", **common)
     rows, cols = np.triu_indices(len(subset), 1)
     pot_values = pot_matrix[rows, cols]
     torch_values = torch_matrix[subset[rows], subset[cols]]

@@ -132,7 +132,7 @@ def accuracy_and_speed(model, n_pairs, seed):
     alphas, rhos = sample_trade_offs(n_pairs, np.random.RandomState(seed))
     inputs = [normalized_fugw_inputs(a, b) for a, b in pairs]
     start = time.perf_counter()
-    ulot_losses = model.predict_loss(pairs, alpha=alphas, rho=rhos)
+    ulot_losses = model.predict_loss(*zip(*pairs, strict=True), alpha=alphas, rho=rhos)
     ulot_seconds = time.perf_counter() - start
     ours, _, ours_seconds = solve_ours(pairs, alphas, rhos)
     with_pot = np.flatnonzero(alphas > 0)
@@ -165,9 +165,9 @@ def scaling(model, sizes, n_pairs, pot_max_n, seed):
         pairs, _ = make_sbm_pairs(count, n_nodes=n, random_state=rng)
         alphas, rhos = sample_trade_offs(count, rng)
         alphas = np.clip(alphas, 0.05, 1.0)  # POT has no alpha = 0
-        model.predict_loss(pairs[:1], alpha=alphas[:1], rho=rhos[:1])  # warm-up
+        model.predict_loss(*zip(*pairs[:1], strict=True), alpha=alphas[:1], rho=rhos[:1])  # warm-up
         start = time.perf_counter()
-        ulot = model.predict_loss(pairs, alpha=alphas, rho=rhos)
+        ulot = model.predict_loss(*zip(*pairs, strict=True), alpha=alphas, rho=rhos)
         ulot_time = (time.perf_counter() - start) / count
         ours, _, ours_time = solve_ours(pairs, alphas, rhos)
         ours_time /= count
@@ -201,7 +201,7 @@ def warm_start(model, pairs, alphas, rhos, solvers):
     keep = alphas > 0
     pairs = [p for p, k in zip(pairs, keep, strict=True) if k]
     alphas, rhos = alphas[keep], rhos[keep]
-    predicted = model.predict(pairs, alpha=alphas, rho=rhos)
+    predicted = model.predict(*zip(*pairs, strict=True), alpha=alphas, rho=rhos)
     runs = {
         spec: (
             solver_trajectory(pairs, alphas, rhos, **solver_options(spec)),

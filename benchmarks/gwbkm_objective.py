@@ -26,7 +26,7 @@ def main():
 
     graphs, y = load(args.dataset, args.data_home, args.features)
     classes = np.searchsorted(np.unique(y), y)
-    common = dict(solver="torch", n_jobs=args.n_jobs)
+    common = dict(backend="torch", n_jobs=args.n_jobs)
     centers = []
     for label in range(classes.max() + 1):
         members = [g for g, c in zip(graphs, classes, strict=True) if c == label]

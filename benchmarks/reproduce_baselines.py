@@ -58,7 +58,7 @@ def discrepancy_matrix(graphs, args, dataset, solver):
     """The pairwise matrix, read from / written to ``--cache-dir`` when one is given."""
     path = None
     if args.cache_dir is not None:
-        name = f"{dataset}_{args.features}_alpha{args.alpha:g}_{args.solver}_{args.subsample}.npy"
+        name = f"{dataset}_{args.features}_alpha{args.alpha:g}_{args.backend}_{args.subsample}.npy"
         path = Path(args.cache_dir) / name
         if path.exists():
             return np.load(path)
@@ -88,7 +88,7 @@ def main():
     args.add_argument("--methods", nargs="+", default=["FGWK", "GWB-KM", "FGWK+SVC"])
     args.add_argument("--seeds", type=int, default=10)
     args.add_argument("--first-seed", type=int, default=0, help="splits seeds between processes")
-    args.add_argument("--solver", choices=["pot", "torch"], default="torch")
+    args.add_argument("--backend", choices=["pot", "torch"], default="torch")
     args.add_argument("--alpha", type=float, default=0.5)
     args.add_argument("--features", choices=["raw", "standardized", "none"], default="standardized")
     args.add_argument("--subsample", type=int, default=None, help="use this many graphs")
@@ -120,7 +120,7 @@ def main():
             graphs, y = [graphs[i] for i in keep], y[keep]
         counts = np.unique(y, return_counts=True)[1]
         n_classes, majority = len(counts), 100 * counts.max() / len(y)
-        solver = dict(solver=args.solver, n_jobs=args.n_jobs, device=args.device)
+        solver = dict(backend=args.backend, n_jobs=args.n_jobs, device=args.device, dtype="float64")
         D = None
         if {"FGWK", "FGWK+SVC"} & set(args.methods):
             start = time.perf_counter()

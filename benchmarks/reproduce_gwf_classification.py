@@ -2,13 +2,14 @@
 
 GWF is fitted on the training folds only and embeds the test fold inductively (atoms frozen).
 The fit uses the labels of the training folds through the paper's semi-supervised loss (eq. 14,
-weight ``--beta``, 10 by default; the paper's Table 2 learns GWF this way but does not give the
-weight; ``--beta 0`` fits without labels); the test fold is embedded without its labels. The SVC
-sees the logits ``z`` of the weights (``--embedding logits``: ``log w - mean(log w)``, as in the
-clustering script) or the weights themselves. ``--atom-learning-rate 0 --reconstruction-plan
-identity`` gives the authors' code's variant, as in the clustering script: the atoms stay the K
-sampled training graphs and each barycenter is compared with its graph node to node (with
-``--beta 0 --max-iter 1``: with the atoms kept, the embeddings depend on the atoms drawn only).
+weight ``--label-weight``, 10 by default; the paper's Table 2 learns GWF this way but does not
+give the weight; ``--label-weight 0`` fits without labels); the test fold is embedded without its
+labels. The SVC sees the logits ``z`` of the weights (``--embedding logits``: ``log w -
+mean(log w)``, as in the clustering script) or the weights themselves. ``--atom-learning-rate 0
+--reconstruction-plan identity`` gives the authors' code's variant, as in the clustering script:
+the atoms stay the K sampled training graphs and each barycenter is compared with its graph node
+to node (with ``--label-weight 0 --max-iter 1``: with the atoms kept, the embeddings depend on the
+atoms drawn only).
 
 ``--transductive`` follows eq. 14 to the letter instead: its reconstruction term sums over all
 the graphs and its label term over the labelled ones, so GWF is fitted once per fold on all the
@@ -79,7 +80,10 @@ def main():
     args.add_argument("--max-iter", type=int, default=10, help="epochs")
     args.add_argument("--n-components", type=int, default=30)
     args.add_argument(
-        "--beta", type=float, default=10.0, help="semi-supervised weight (eq. 14); 0: no labels"
+        "--label-weight",
+        type=float,
+        default=10.0,
+        help="semi-supervised weight (eq. 14); 0: no labels",
     )
     args.add_argument(
         "--atom-learning-rate", type=float, default=None, help="0 keeps the sampled atoms"
@@ -140,9 +144,11 @@ def main():
                     n_components=args.n_components,
                     solver=solver,
                     max_iter=args.max_iter,
-                    beta=args.beta,
-                    atom_learning_rate=args.atom_learning_rate,
-                    reconstruction_plan=args.reconstruction_plan,
+                    label_weight=args.label_weight,
+                    variant_params={
+                        "atom_learning_rate": args.atom_learning_rate,
+                        "reconstruction_plan": args.reconstruction_plan,
+                    },
                     device=args.device,
                     random_state=0,
                 )

@@ -46,8 +46,8 @@ def main():
     args.add_argument("--first-seed", type=int, default=0)
     args.add_argument("--max-iter", type=int, default=10, help="epochs")
     args.add_argument("--n-components", type=int, default=30)
-    args.add_argument("--n-solver-iter", type=int, default=50, help="GW solver steps M")
-    args.add_argument("--n-barycenter-iter", type=int, default=2, help="barycenter steps L")
+    args.add_argument("--solver-max-iter", type=int, default=50, help="GW solver steps M")
+    args.add_argument("--barycenter-max-iter", type=int, default=2, help="barycenter steps L")
     args.add_argument(
         "--transform-max-iter", type=int, default=3, help="plan updates when embedding graphs"
     )
@@ -104,16 +104,17 @@ def main():
                 gwf = GromovWassersteinFactorization(
                     n_components=args.n_components,
                     solver=solver,
-                    n_solver_iter=args.n_solver_iter,
-                    n_barycenter_iter=args.n_barycenter_iter,
+                    barycenter_max_iter=args.barycenter_max_iter,
                     max_iter=args.max_iter,
                     transform_max_iter=args.transform_max_iter,
                     alpha=args.alpha,
-                    atom_learning_rate=args.atom_learning_rate,
-                    reconstruction_plan=args.reconstruction_plan,
+                    variant_params={
+                        "atom_learning_rate": args.atom_learning_rate,
+                        "reconstruction_plan": args.reconstruction_plan,
+                    },
                     structure=args.structure,
                     init=args.init,
-                    plan_init=args.plan_init,
+                    solver_params={"max_iter": args.solver_max_iter, "init": args.plan_init},
                     device=args.device,
                     random_state=seed,
                 )

@@ -30,7 +30,7 @@ def main():
     args.add_argument("--learning-rate", type=float, default=2e-3)
     args.add_argument("--schedule", choices=["constant", "cosine"], default="cosine")
     args.add_argument("--objective", choices=["loss", "log_loss"], default="log_loss")
-    args.add_argument("--n-sinkhorn-iter", type=int, default=10)
+    args.add_argument("--sinkhorn-max-iter", type=int, default=10)
     args.add_argument("--seed", type=int, default=0)
     args.add_argument("--device", default="auto")
     args.add_argument("--output", default=str(DEFAULT_OUTPUT))
@@ -38,7 +38,7 @@ def main():
 
     graphs, _ = make_sbm_graphs(args.graphs, random_state=args.seed)
     model = FUGWPlanPredictor(
-        n_sinkhorn_iter=args.n_sinkhorn_iter,
+        sinkhorn_max_iter=args.sinkhorn_max_iter,
         max_iter=args.epochs,
         n_pairs_per_epoch=args.pairs_per_epoch,
         batch_size=args.batch_size,

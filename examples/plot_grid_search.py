@@ -9,8 +9,8 @@ selection tools work unchanged. We tune two classifiers of the MUTAG molecules w
 
 - a :class:`~sklearn.pipeline.Pipeline` of :class:`~skgw.GromovWassersteinFactorization` (the
   number of atoms) and an RBF :class:`~sklearn.svm.SVC` (its ``C``);
-- a pipeline of :class:`~skgw.FGWKernel` (the bandwidth ``beta`` of :math:`\\exp(-d/\\beta)`) and
-  ``SVC(kernel="precomputed")``.
+- a pipeline of :class:`~skgw.FGWKernel` (its ``bandwidth`` :math:`\\sigma` of
+  :math:`\\exp(-d/\\sigma)`) and ``SVC(kernel="precomputed")``.
 """
 
 # %%
@@ -60,14 +60,14 @@ print(
 # %%
 # FGW kernel + SVC
 # ----------------
-# The kernel rows are computed with skgw's batched solver (``solver="torch"``); ``solver="pot"``
+# The kernel rows are computed with skgw's batched solver (``backend="torch"``); ``backend="pot"``
 # gives POT's exact values at a higher cost.
 kernel_svc = Pipeline(
-    [("fgw", FGWKernel(alpha=0.5, solver="torch")), ("svc", SVC(kernel="precomputed"))]
+    [("fgw", FGWKernel(alpha=0.5, backend="torch")), ("svc", SVC(kernel="precomputed"))]
 )
-betas = [0.1, 1.0, 10.0]
+bandwidths = [0.1, 1.0, 10.0]
 start = time.perf_counter()
-kernel_search = GridSearchCV(kernel_svc, {"fgw__beta": betas}, cv=cv).fit(graphs, y)
+kernel_search = GridSearchCV(kernel_svc, {"fgw__bandwidth": bandwidths}, cv=cv).fit(graphs, y)
 print(
     f"FGW kernel + SVC: best {kernel_search.best_params_}, "
     f"accuracy {kernel_search.best_score_:.3f} ({time.perf_counter() - start:.0f} s)"
@@ -99,10 +99,10 @@ fig.colorbar(image, ax=axes[0], label="accuracy")
 
 results = kernel_search.cv_results_
 axes[1].errorbar(
-    betas, results["mean_test_score"], yerr=results["std_test_score"], marker="o", capsize=3
+    bandwidths, results["mean_test_score"], yerr=results["std_test_score"], marker="o", capsize=3
 )
 axes[1].axhline(majority, color="grey", linestyle="--", label="majority class")
-axes[1].set(xscale="log", xlabel="beta", ylabel="accuracy", title="FGW kernel + SVC")
+axes[1].set(xscale="log", xlabel="bandwidth", ylabel="accuracy", title="FGW kernel + SVC")
 axes[1].legend()
 fig.tight_layout()
 plt.show()

@@ -25,7 +25,7 @@ from skgw.datasets import load_mutag
 
 graphs, y = load_mutag(return_X_y=True)
 graphs, y = graphs[:40], y[:40]
-kernel = FGWKernel(alpha=0.5, beta=0.1, solver="pot")
+kernel = FGWKernel(alpha=0.5, bandwidth=0.1, backend="pot")
 
 # %%
 # The kernel on the cluster

@@ -72,8 +72,9 @@ rhos = np.logspace(-4, 0, 20)
 grid_alpha, grid_rho = np.meshgrid(alphas, rhos, indexing="ij")
 surfaces = {}
 for name, (source, source_clusters, target, target_clusters, known) in pairs.items():
+    n_plans = grid_alpha.size
     plans = model.predict(
-        [(source, target)] * grid_alpha.size, alpha=grid_alpha.ravel(), rho=grid_rho.ravel()
+        [source] * n_plans, [target] * n_plans, alpha=grid_alpha.ravel(), rho=grid_rho.ravel()
     )
     accuracy = [held_out_accuracy(P, source_clusters, target_clusters, known) for P in plans]
     surfaces[name] = np.reshape(accuracy, grid_alpha.shape)
@@ -109,7 +110,7 @@ def tune(source, source_clusters, target, target_clusters, known, n_steps=60):
         loss.backward()
         optimizer.step()
     path = np.array(path)
-    plans = model.predict([(source, target)] * 2, alpha=path[[0, -1], 0], rho=path[[0, -1], 1])
+    plans = model.predict([source] * 2, [target] * 2, alpha=path[[0, -1], 0], rho=path[[0, -1], 1])
     start, end = (held_out_accuracy(P, source_clusters, target_clusters, known) for P in plans)
     return path, start, end
 

@@ -69,7 +69,9 @@ def solver_plans(source, target, alphas, rhos):
 trade_offs = [(0.5, 0.01), (0.5, 0.1), (0.5, 10.0), (0.0, 0.1), (1.0, 0.1)]
 alphas, rhos = (np.array(values) for values in zip(*trade_offs, strict=True))
 start = time.perf_counter()
-predicted = model.predict([(source, target)] * len(trade_offs), alpha=alphas, rho=rhos)
+predicted = model.predict(
+    [source] * len(trade_offs), [target] * len(trade_offs), alpha=alphas, rho=rhos
+)
 print(f"ULOT: {time.perf_counter() - start:.2f} s for {len(trade_offs)} plans")
 start = time.perf_counter()
 solved = solver_plans(source, target, alphas, rhos)
@@ -106,8 +108,8 @@ for other, name, colour in (
     (same, "same type", "tab:green"),
     (source, "different type", "tab:red"),
 ):
-    pairs = [(other, target)] * len(rhos)
-    masses = [P.sum() for P in model.predict(pairs, alpha=0.5, rho=rhos)]
+    plans = model.predict([other] * len(rhos), [target] * len(rhos), alpha=0.5, rho=rhos)
+    masses = [P.sum() for P in plans]
     ax.plot(rhos, masses, color=colour, label=f"ULOT, {name}")
     solver_rhos = rhos[::5]
     solver_masses = solver_plans(other, target, np.full(len(solver_rhos), 0.5), solver_rhos)

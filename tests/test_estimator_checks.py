@@ -11,10 +11,14 @@ from skgw import (
 
 ESTIMATORS = [
     GromovWassersteinFactorization(
-        n_components=3, max_iter=2, n_solver_iter=10, transform_max_iter=2, random_state=0
+        n_components=3,
+        max_iter=2,
+        transform_max_iter=2,
+        random_state=0,
+        solver_params={"max_iter": 10},
     ),
     FGWKernel(),
-    FGWKernel(solver="torch", device="cpu"),
+    FGWKernel(backend="torch", device="cpu"),
     GWBarycenterKMeans(n_clusters=3, max_iter=3, barycenter_max_iter=2, random_state=0),
     FUGWPlanPredictor(
         hidden_dim=8,

@@ -21,7 +21,7 @@ def _small(**params):
     defaults = dict(
         n_components=3,
         max_iter=3,
-        n_solver_iter=10,
+        solver_params={"max_iter": 10},
         transform_max_iter=2,
         random_state=0,
         dtype="float64",
@@ -138,11 +138,11 @@ def test_inverse_transform_and_score(sbm, fitted):
     "params",
     [
         dict(solver="badmm"),
-        dict(reconstruction_plan="identity"),
-        dict(init="random", atom_size=6),
+        dict(variant_params={"reconstruction_plan": "identity"}),
+        dict(init="random", variant_params={"atom_size": 6}),
         dict(dtype="float32", structure="shortest_path", node_weights="degree"),
-        dict(n_barycenter_iter=1, alpha=1.0),
-        dict(solver="badmm", plan_init="perturbed_product"),
+        dict(barycenter_max_iter=1, alpha=1.0),
+        dict(solver="badmm", solver_params={"init": "perturbed_product"}),
     ],
 )
 def test_variants_run_and_stay_finite(sbm, params):
@@ -154,11 +154,15 @@ def test_variants_run_and_stay_finite(sbm, params):
 
 def test_sample_by_size_draws_one_atom_per_size_stratum():
     graphs = [np.ones((n, n)) - np.eye(n) for n in range(3, 15)]  # sizes 3..14
-    model = _small(init="sample_by_size", n_components=4, max_iter=1, atom_learning_rate=0)
+    model = _small(
+        init="sample_by_size", n_components=4, max_iter=1, variant_params={"atom_learning_rate": 0}
+    )
     sizes = sorted(atom.n_nodes for atom in model.fit(graphs).components_)
     for size, (low, high) in zip(sizes, [(3, 5), (6, 8), (9, 11), (12, 14)], strict=True):
         assert low <= size <= high
-    again = _small(init="sample_by_size", n_components=4, max_iter=1, atom_learning_rate=0)
+    again = _small(
+        init="sample_by_size", n_components=4, max_iter=1, variant_params={"atom_learning_rate": 0}
+    )
     assert sizes == sorted(atom.n_nodes for atom in again.fit(graphs).components_)
     plain = _small(init="sample", n_components=20, max_iter=1).fit(graphs)  # more atoms than
     by_size = _small(init="sample_by_size", n_components=20, max_iter=1).fit(graphs)  # graphs
@@ -167,8 +171,10 @@ def test_sample_by_size_draws_one_atom_per_size_stratum():
 
 def test_atom_size_without_random_atoms_warns(sbm):
     graphs, _ = sbm
-    with pytest.warns(UserWarning, match="atom_size=6 is ignored with init='sample'"):
-        model = _small(atom_size=6, max_iter=1).fit(graphs[:10])
+    with pytest.warns(
+        UserWarning, match=r"variant_params\['atom_size'\]=6 is ignored with init='sample'"
+    ):
+        model = _small(variant_params={"atom_size": 6}, max_iter=1).fit(graphs[:10])
     sizes = {atom.n_nodes for atom in model.components_}
     assert sizes <= {g.n_nodes for g in graphs[:10]}  # the sampled graphs, not size 6
 
@@ -189,7 +195,11 @@ def test_perturbed_plan_start_reconstructs_symmetric_graphs_better():
     scores = {}
     for start in ["product", "perturbed_product"]:
         model = GromovWassersteinFactorization(
-            n_components=6, atom_learning_rate=0, max_iter=1, plan_init=start, random_state=0
+            n_components=6,
+            max_iter=1,
+            solver_params={"init": start},
+            random_state=0,
+            variant_params={"atom_learning_rate": 0},
         )
         scores[start] = model.fit(graphs).score(graphs)
     assert scores["perturbed_product"] > 0.75 * scores["product"]  # scores are negative
@@ -206,17 +216,17 @@ def test_graphs_without_features():
 def test_semi_supervised_labels_shape_the_atoms(sbm):
     graphs, y = sbm
     partial = np.where(np.arange(24) % 3 == 0, -1, y)
-    supervised = _small(beta=1.0).fit(graphs, partial)
-    unsupervised = _small(beta=1.0).fit(graphs)
+    supervised = _small(label_weight=1.0).fit(graphs, partial)
+    unsupervised = _small(label_weight=1.0).fit(graphs)
     assert not np.allclose(supervised.components_[0].C, unsupervised.components_[0].C)
     with pytest.raises(ValueError, match="y has 3 labels for 24 graphs"):
-        _small(beta=1.0).fit(graphs, [0, 1, 0])
+        _small(label_weight=1.0).fit(graphs, [0, 1, 0])
     with pytest.raises(ValueError, match="Unknown label type: continuous"):
-        _small(beta=1.0).fit(graphs, np.linspace(0.0, 1.0, 24))
+        _small(label_weight=1.0).fit(graphs, np.linspace(0.0, 1.0, 24))
     with pytest.raises(ValueError, match="y should be a 1d array"):
-        _small(beta=1.0).fit(graphs, np.zeros((24, 2)))
+        _small(label_weight=1.0).fit(graphs, np.zeros((24, 2)))
     with pytest.warns(DataConversionWarning):  # a column is read as a vector, with a warning
-        column = _small(beta=1.0).fit(graphs, partial[:, None])
+        column = _small(label_weight=1.0).fit(graphs, partial[:, None])
     np.testing.assert_allclose(column.components_[0].C, supervised.components_[0].C)
 
 
@@ -226,7 +236,7 @@ def test_training_embedding_follows_the_input_order(sbm):
     graphs, _ = sbm
     order = np.random.RandomState(1).permutation(2 * len(graphs))
     doubled = [graphs[i % len(graphs)] for i in order]
-    model = _small(atom_learning_rate=0.0, batch_size=5).fit(doubled)
+    model = _small(variant_params={"atom_learning_rate": 0.0}, batch_size=5).fit(doubled)
     W = model.embedding_
     assert W.shape == (2 * len(graphs), 3)
     np.testing.assert_allclose(W.sum(1), 1.0)
@@ -239,10 +249,10 @@ def test_training_embedding_follows_the_input_order(sbm):
 
 def test_atom_learning_rate(sbm, fitted):
     graphs, _ = sbm
-    frozen = _small(atom_learning_rate=0.0).fit(graphs)
+    frozen = _small(variant_params={"atom_learning_rate": 0.0}).fit(graphs)
     sampled = {(g.C.tobytes(), g.F.tobytes()) for g in graphs}
     assert all((atom.C.tobytes(), atom.F.tobytes()) in sampled for atom in frozen.components_)
-    slower = _small(atom_learning_rate=0.01).fit(graphs)
+    slower = _small(variant_params={"atom_learning_rate": 0.01}).fit(graphs)
     moved_slow = np.abs(slower.components_[0].C - frozen.components_[0].C).max()
     moved_default = np.abs(fitted.components_[0].C - frozen.components_[0].C).max()
     assert 0 < moved_slow < moved_default
@@ -306,7 +316,7 @@ def test_f11_an_interrupted_refit_keeps_the_previous_model(sbm, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(factorization, "fgw_loss", interrupted)
+    monkeypatch.setattr(factorization, "_fgw_loss", interrupted)
     with pytest.raises(KeyboardInterrupt):
         model.set_params(max_iter=3).fit(graphs)
     monkeypatch.undo()

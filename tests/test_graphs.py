@@ -1,3 +1,5 @@
+import warnings
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -189,3 +191,54 @@ def test_f2_every_scipy_sparse_format_is_a_structure(kind):
 def test_ragged_components_name_the_graph(item, message):
     with pytest.raises(ValueError, match=message):
         as_graphs([item])
+
+
+class _GraKeLLikeGraph:
+    """The two methods of ``grakel.Graph`` that skgw reads."""
+
+    def __init__(self, adjacency, labels):
+        self.adjacency, self.labels = np.asarray(adjacency), labels
+
+    def get_adjacency_matrix(self):
+        return self.adjacency
+
+    def get_labels(self, purpose="adjacency", label_type="vertex", return_none=False):
+        assert (purpose, label_type) == ("adjacency", "vertex")
+        return self.labels
+
+
+def test_grakel_graphs_and_lists_become_one_hot_features():
+    path = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]])
+    as_lists = [[path, {0: "C", 1: "O", 2: "C"}], [path, {0: "N", 1: "O", 2: "C"}]]
+    as_objects = [_GraKeLLikeGraph(A, labels) for A, labels in as_lists]
+    for graphs in (as_graphs(as_lists), as_graphs(as_objects)):
+        np.testing.assert_array_equal(graphs[0].C, path)
+        # Columns follow the sorted labels of the whole collection: C, N, O.
+        np.testing.assert_array_equal(graphs[0].F, [[1, 0, 0], [0, 0, 1], [1, 0, 0]])
+        np.testing.assert_array_equal(graphs[1].F, [[0, 1, 0], [0, 0, 1], [1, 0, 0]])
+    vectors = as_graphs([[path, {0: [0.5, 1.0], 1: [2.0, 0.0], 2: [1.0, 1.0]}]])
+    np.testing.assert_array_equal(vectors[0].F, [[0.5, 1.0], [2.0, 0.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="Graph 1: has no node labels while graph 0 has"):
+        as_graphs([as_lists[0], [path, None]])
+    with pytest.raises(ValueError, match="Graph 0: node labels must be keyed by the node"):
+        as_graphs([[path, {1: "C", 2: "O", 3: "C"}]])
+
+
+def test_grakel_graph_objects_are_read():
+    grakel = pytest.importorskip("grakel")
+    path = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]])
+    graphs = as_graphs([grakel.Graph(path, node_labels={0: "C", 1: "O", 2: "C"})])
+    np.testing.assert_array_equal(graphs[0].C, path)
+    np.testing.assert_array_equal(graphs[0].F, [[1, 0], [0, 1], [1, 0]])
+
+
+def test_a_square_array_that_looks_like_one_adjacency_matrix_warns():
+    triangle = np.ones((3, 3)) - np.eye(3)
+    for X in (triangle, [[0, 1], [1, 0]]):
+        with pytest.warns(UserWarning, match="looks like an adjacency matrix.*pass \\[X\\]"):
+            graphs = as_graphs(X)
+        assert len(graphs) == len(X) and graphs[0].n_nodes == len(X)  # rows as point clouds
+    assert len(as_graphs([triangle])) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        as_graphs(np.arange(9.0).reshape(3, 3))  # a table of point clouds says nothing

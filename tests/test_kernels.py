@@ -22,7 +22,7 @@ def sbm():
 
 def test_kernel_rows_are_exp_of_the_distances(sbm):
     graphs, _ = sbm
-    kernel = FGWKernel(alpha=0.7, beta=0.3).fit(graphs[:5])
+    kernel = FGWKernel(alpha=0.7, bandwidth=0.3).fit(graphs[:5])
     K = kernel.transform(graphs[5:9])
     D = pairwise_gw_distances(graphs[5:9], graphs[:5], alpha=0.7)
     np.testing.assert_allclose(K, np.exp(-D / 0.3))
@@ -33,17 +33,17 @@ def test_kernel_rows_are_exp_of_the_distances(sbm):
 def test_torch_solver_params_reach_the_discrepancies(sbm):
     graphs, _ = sbm
     params = {"init": "perturbed_product", "max_iter": 20}
-    kernel = FGWKernel(beta=0.3, solver="torch", device="cpu", solver_params=params)
+    kernel = FGWKernel(bandwidth=0.3, backend="torch", device="cpu", solver_params=params)
     K = kernel.fit(graphs[:5]).transform(graphs[5:9])
-    D = pairwise_gw_distances(graphs[5:9], graphs[:5], solver="torch", solver_params=params)
+    D = pairwise_gw_distances(graphs[5:9], graphs[:5], backend="torch", solver_params=params)
     np.testing.assert_allclose(K, np.exp(-D / 0.3))
-    default = FGWKernel(beta=0.3, solver="torch", device="cpu").fit(graphs[:5])
+    default = FGWKernel(bandwidth=0.3, backend="torch", device="cpu").fit(graphs[:5])
     assert np.abs(default.transform(graphs[5:9]) - K).max() > 1e-3
 
 
 def test_subset_order_formats_pickle(sbm):
     graphs, _ = sbm
-    kernel = FGWKernel(solver="torch", device="cpu").fit(graphs[:6])
+    kernel = FGWKernel(backend="torch", device="cpu", dtype="float64").fit(graphs[:6])
     K = kernel.transform(graphs[:10])
     order = np.random.RandomState(0).permutation(10)
     np.testing.assert_allclose(kernel.transform([graphs[i] for i in order]), K[order])
@@ -67,10 +67,10 @@ def test_rejects_other_feature_dimensions(sbm):
 
 def test_svc_pipeline_grid_search_and_spectral_clustering(sbm):
     graphs, y = sbm
-    pipeline = make_pipeline(FGWKernel(solver="torch", device="cpu"), SVC(kernel="precomputed"))
-    search = GridSearchCV(pipeline, {"fgwkernel__beta": [0.01, 0.3]}, cv=3).fit(graphs, y)
-    assert search.best_params_ == {"fgwkernel__beta": 0.3} and search.best_score_ > 0.8
+    pipeline = make_pipeline(FGWKernel(backend="torch", device="cpu"), SVC(kernel="precomputed"))
+    search = GridSearchCV(pipeline, {"fgwkernel__bandwidth": [0.01, 0.3]}, cv=3).fit(graphs, y)
+    assert search.best_params_ == {"fgwkernel__bandwidth": 0.3} and search.best_score_ > 0.8
     assert cross_val_score(pipeline, graphs, y, cv=3).mean() > 0.7
-    affinity = FGWKernel(beta=0.1).fit_transform(graphs)
+    affinity = FGWKernel(bandwidth=0.1).fit_transform(graphs)
     labels = SpectralClustering(3, affinity="precomputed", random_state=0).fit_predict(affinity)
     assert clustering_accuracy(y, labels) > 0.7  # chance: about 0.45

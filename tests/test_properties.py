@@ -94,9 +94,9 @@ def test_invalid_graphs_raise_errors_naming_the_graph(items, edit, data):
 
 
 @given(graph_arrays(), graph_arrays(), st.floats(0.0, 1.0), st.floats(0.05, 1.0))
-def test_ppa_plans_are_finite_couplings(graph_a, graph_b, alpha, gamma):
+def test_ppa_plans_are_finite_couplings(graph_a, graph_b, alpha, epsilon):
     first, second, D = _tensors(*as_graphs([graph_a, graph_b]))
-    T = fgw_plan_ppa(first.C, second.C, first.p, second.p, D=D, alpha=alpha, gamma=gamma)
+    T = fgw_plan_ppa(first.C, second.C, first.p, second.p, D=D, alpha=alpha, epsilon=epsilon)
     assert torch.isfinite(T).all() and (T >= 0).all()
     torch.testing.assert_close(T.sum(2), first.p, rtol=0, atol=1e-6)
     torch.testing.assert_close(T.sum(1), second.p, rtol=0, atol=1e-6)

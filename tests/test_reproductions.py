@@ -93,7 +93,7 @@ def test_gwf_with_kept_atoms_clusters_imdb_binary_as_in_the_paper(tu_data_home):
     )
     # With the atoms kept, transform does not depend on the epochs of fit: one is enough.
     gwf = GromovWassersteinFactorization(
-        atom_learning_rate=0, max_iter=1, random_state=0, device="cpu"
+        variant_params={"atom_learning_rate": 0}, max_iter=1, random_state=0, device="cpu"
     )
     logits = np.log(gwf.fit_transform(graphs))
     logits -= logits.mean(axis=1, keepdims=True)

@@ -74,15 +74,15 @@ def _masked_softmax(S, mask, dim):
     return torch.nan_to_num(out, nan=0.0)  # rows or columns of padding only: all -inf
 
 
-def scaled_attention_plan(S, log_a, log_b, n_iter):
+def scaled_attention_plan(S, log_a, log_b, max_iter):
     r"""Plan of attention logits ``S`` (B, n, m) and log target marginals ``log_a`` (B, n),
     ``log_b`` (B, m), ``-inf`` on padded nodes.
 
-    Log-domain Sinkhorn from :math:`g = 0`, ``n_iter`` times :math:`f = \log a -
+    Log-domain Sinkhorn from :math:`g = 0`, ``max_iter`` times :math:`f = \log a -
     \mathrm{LSE}_j(S + g)`, :math:`g = \log b - \mathrm{LSE}_i(S + f)`; then one more row update
     gives the row-exact plan :math:`P^r = e^{S + f' + g}` and one more column update the
     column-exact :math:`P^c = e^{S + f + g'}`; the plan is :math:`(P^r + P^c) / 2`. With
-    ``n_iter = 0`` this is ULOT's :math:`\tfrac12(\mathrm{diag}(a) A_{st} + A_{ts}
+    ``max_iter = 0`` this is ULOT's :math:`\tfrac12(\mathrm{diag}(a) A_{st} + A_{ts}
     \mathrm{diag}(b))` (row and column softmax); each update sharpens it towards the entropic
     transport plan between ``a`` and ``b`` at cost :math:`O(nm)`. Marginals are taken in the log
     domain so that a node whose weight underflows keeps a finite :math:`f_i` (a row of zeros
@@ -92,7 +92,7 @@ def scaled_attention_plan(S, log_a, log_b, n_iter):
     S = S.masked_fill(~pair_mask, _MASKED_LOGIT)
     f = torch.zeros_like(log_a)
     g = torch.zeros_like(log_b)
-    for _ in range(n_iter):
+    for _ in range(max_iter):
         f = log_a - torch.logsumexp(S + g[:, None, :], dim=2)
         g = log_b - torch.logsumexp(S + f[:, :, None], dim=1)
     row_exact = log_a - torch.logsumexp(S + g[:, None, :], dim=2)

@@ -189,7 +189,7 @@ class FUGWPlanPredictor(GraphEstimatorMixin, BaseEstimator):
     >>> from skgw.datasets import make_sbm_graphs
     >>> graphs, _ = make_sbm_graphs(20, n_nodes=(8, 12), random_state=0)
     >>> model = FUGWPlanPredictor(max_iter=2, n_pairs_per_epoch=64, random_state=0).fit(graphs)
-    >>> plans = model.predict([(graphs[0], graphs[1])], alpha=0.3, rho=0.1)
+    >>> plans = model.predict([graphs[0]], [graphs[1]], alpha=0.3, rho=0.1)
     >>> plans.shape == (1, graphs[0].n_nodes, graphs[1].n_nodes)
     True
     """

@@ -50,7 +50,7 @@ def test_loss_matches_pot_convention(alpha, rho, eps):
         D=torch.tensor(ot.dist(a.F, b.F))[None],
         alpha=alpha,
         rho=rho,
-        eps=eps,
+        epsilon=eps,
     ).item()
     assert ours == pytest.approx(_pot_objective(a, b, P, alpha, rho, eps), rel=1e-6)
 
@@ -110,9 +110,9 @@ def test_padding_does_not_change_the_plans(inner, dtype):
         ({"alpha": 1.5}, "alpha must be in"),
         ({"alpha": float("nan")}, "alpha must be in"),
         ({"rho": -1.0}, "rho must be positive"),
-        ({"eps": -0.1}, "eps must be nonnegative"),
+        ({"epsilon": -0.1}, "epsilon must be nonnegative"),
         ({"max_iter": -1}, "max_iter must be an integer"),
-        ({"n_inner": 0}, "n_inner must be an integer"),
+        ({"inner_max_iter": 0}, "inner_max_iter must be an integer"),
         # F4: one trade-off per problem, never broadcast (the batch has one problem here).
         ({"alpha": torch.tensor([0.5, 0.5, 0.5])}, r"alpha must be a number or of shape \(1,\)"),
         ({"rho": torch.tensor([1.0, 1.0])}, r"rho must be a number or of shape \(1,\)"),
@@ -153,7 +153,7 @@ def test_loss_gradients_in_alpha_rho_plan_and_inputs():
     rho = torch.tensor([0.7], dtype=torch.float64, requires_grad=True)
 
     def loss(P, Cs, Ct, D, alpha, rho):
-        return fugw_loss(P, Cs, Ct, ws, wt, D=D, alpha=alpha, rho=rho, eps=0.05)
+        return fugw_loss(P, Cs, Ct, ws, wt, D=D, alpha=alpha, rho=rho, epsilon=0.05)
 
     assert torch.autograd.gradcheck(loss, (*args, alpha, rho))
 
@@ -181,7 +181,7 @@ def test_vanishing_mass_gives_the_zero_plan_not_nan(inner, dtype, alpha, rho):
         (0.0, 1.0, 0.0, "no equivalent of alpha = 0"),
         (1.5, 1.0, 0.0, r"alpha must be in \(0, 1\]"),
         (0.5, 0.0, 0.0, "rho must be positive"),
-        (0.5, 1.0, -1.0, "eps must be nonnegative"),
+        (0.5, 1.0, -1.0, "epsilon must be nonnegative"),
         (0.5, float("nan"), 0.0, "rho must be positive"),
     ],
 )
@@ -247,7 +247,7 @@ def test_f4_trade_offs_of_another_length_than_the_batch_are_rejected():
     # A torch RuntimeError about expanded sizes used to escape from fugw_plan.
     pairs, _ = make_sbm_pairs(2, random_state=0)
     first, second, _ = _batch(pairs)
-    for name in ("alpha", "rho", "eps", "proximal_weight"):
+    for name in ("alpha", "rho", "epsilon", "proximal_weight"):
         with pytest.raises(ValueError, match=rf"{name} must be a number or of shape \(2,\)"):
             fugw_plan(first.C, second.C, first.p, second.p, **{name: torch.full((3,), 0.5)})
     plans = fugw_plan(first.C, second.C, first.p, second.p, alpha=torch.tensor([0.2, 0.8]))

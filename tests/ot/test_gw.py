@@ -105,28 +105,28 @@ def test_ppa_converged_problems_set_aside_keep_each_plan_unchanged(random_pairs)
     first, second = pad_graphs(graphs), pad_graphs(targets)
     D = feature_cost(first.F, second.F)
     alpha = torch.tensor([0.5, 0.3, 0.8], dtype=torch.float64)
-    gamma = torch.tensor([0.05, 0.1, 0.2], dtype=torch.float64)[:, None, None]
-    params = {"max_iter": 40, "n_sinkhorn": 1, "tol": 1e-6, "init": "profile"}
+    epsilon = torch.tensor([0.05, 0.1, 0.2], dtype=torch.float64)[:, None, None]
+    params = {"max_iter": 40, "sinkhorn_max_iter": 1, "tol": 1e-6, "init": "profile"}
     batched = fgw_plan_ppa(
-        first.C, second.C, first.p, second.p, D=D, alpha=alpha, gamma=gamma, **params
+        first.C, second.C, first.p, second.p, D=D, alpha=alpha, epsilon=epsilon, **params
     )
     for k in range(3):
         alone = fgw_plan_ppa(
             first.C[k : k + 1], second.C[k : k + 1], first.p[k : k + 1], second.p[k : k + 1],
-            D=D[k : k + 1], alpha=alpha[k : k + 1], gamma=gamma[k : k + 1], **params,
+            D=D[k : k + 1], alpha=alpha[k : k + 1], epsilon=epsilon[k : k + 1], **params,
         )  # fmt: skip
         torch.testing.assert_close(batched[k], alone[0], rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("solver", [fgw_plan_ppa, fgw_plan_badmm])
-@pytest.mark.parametrize("gamma", [1e-3, 1e-6])
-def test_float32_small_gamma_is_finite(random_pairs, solver, gamma):
-    # At gamma = 1e-6 the log-kernels reach 1e6, where float32 rounds away a log-marginal added
+@pytest.mark.parametrize("epsilon", [1e-3, 1e-6])
+def test_float32_small_gamma_is_finite(random_pairs, solver, epsilon):
+    # At epsilon = 1e-6 the log-kernels reach 1e6, where float32 rounds away a log-marginal added
     # to them: the row marginals must still hold.
     first = pad_graphs([a for a, _ in random_pairs[:20]], dtype=torch.float32)
     second = pad_graphs([b for _, b in random_pairs[:20]], dtype=torch.float32)
     D = feature_cost(first.F, second.F)
-    T = solver(first.C, second.C, first.p, second.p, D=D, alpha=0.5, gamma=gamma)
+    T = solver(first.C, second.C, first.p, second.p, D=D, alpha=0.5, epsilon=epsilon)
     assert T.dtype == torch.float32
     assert torch.isfinite(T).all()
     assert torch.allclose(T.sum(2), first.p, atol=1e-4)
@@ -138,8 +138,8 @@ def test_float32_small_gamma_is_finite(random_pairs, solver, gamma):
     [
         ({"alpha": 1.5}, "alpha must be in"),
         ({"alpha": torch.tensor([0.5, float("nan")])}, "alpha must be in"),
-        ({"gamma": 0.0}, "gamma must be positive"),
-        ({"gamma": float("inf")}, "gamma must be positive"),
+        ({"epsilon": 0.0}, "epsilon must be positive"),
+        ({"epsilon": float("inf")}, "epsilon must be positive"),
         ({"max_iter": -1}, "max_iter must be an integer"),
         ({"max_iter": 2.5}, "max_iter must be an integer"),
     ],
@@ -154,7 +154,7 @@ def test_solver_parameters_are_checked(random_pairs, solver, options, message):
 
 def test_badmm_reaches_pot_quality(batched_pairs):
     first, second, reference = batched_pairs
-    T = fgw_plan_badmm(first.C, second.C, first.p, second.p, gamma=0.1, max_iter=100)
+    T = fgw_plan_badmm(first.C, second.C, first.p, second.p, epsilon=0.1, max_iter=100)
     assert torch.allclose(T.sum(2), first.p, atol=1e-10)
     assert fgw_loss(first.C, second.C, T).numpy().mean() <= 1.05 * reference.mean()
 
@@ -240,14 +240,14 @@ def test_balanced_solvers_need_equal_masses(random_pairs, solver):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_ppa_small_gamma_profile_start_stays_on_the_marginals(dtype):
-    # The profile start at gamma = 0.01 scales kernels of a range of thousands of nats; the
+    # The profile start at epsilon = 0.01 scales kernels of a range of thousands of nats; the
     # float32 kernel iterations once diverged there and returned NaN plans.
     rng = np.random.RandomState(5)
     first = pad_graphs([_random_graph(rng, 15) for _ in range(20)], dtype=dtype)
     second = pad_graphs([_random_graph(rng, 11) for _ in range(20)], dtype=dtype)
     D = feature_cost(4 * first.F, 4 * second.F)
     T = fgw_plan_ppa(
-        first.C, second.C, first.p, second.p, D=D, alpha=0.5, gamma=0.01, init="profile"
+        first.C, second.C, first.p, second.p, D=D, alpha=0.5, epsilon=0.01, init="profile"
     )
     assert torch.isfinite(T).all()
     torch.testing.assert_close(T.sum(2), first.p)
@@ -325,8 +325,8 @@ def test_initial_plan_lies_on_the_marginals(random_pairs, init):
     first = pad_graphs([a for a, _ in random_pairs[:3]])
     second = pad_graphs([b for _, b in random_pairs[:3]])
     D = feature_cost(first.F, second.F)
-    # gamma 0.1: the profile's entropic problem converges within its 1000 Sinkhorn updates.
-    T0 = initial_plan(first.C, second.C, first.p, second.p, D=D, alpha=0.5, init=init, gamma=0.1)
+    # epsilon 0.1: the profile's entropic problem converges within its 1000 Sinkhorn updates.
+    T0 = initial_plan(first.C, second.C, first.p, second.p, D=D, alpha=0.5, init=init, epsilon=0.1)
     tolerance = {"rtol": 1e-3, "atol": 0} if init == "perturbed_product" else {}
     torch.testing.assert_close(T0.sum(2), first.p, **tolerance)
     torch.testing.assert_close(T0.sum(1), second.p, **tolerance)
@@ -377,7 +377,7 @@ BAD_START_INPUTS = [
     ("masses", {"q": lambda q: 2 * q}, "Problem 0: p sums to 1 and q to 2"),
     ("weights shape", {"p": lambda p: p[:, :-1]}, "p must have shape"),
     ("alpha", {"alpha": 2.0}, r"alpha must be in \[0, 1\]"),
-    ("gamma", {"gamma": 0.0}, "gamma must be positive"),
+    ("epsilon", {"epsilon": 0.0}, "epsilon must be positive"),
     ("quantiles", {"n_quantiles": 0}, "n_quantiles must be a positive integer"),
     ("init", {"init": "uniform"}, "init must be 'product', 'perturbed_product' or 'profile'"),
 ]
@@ -396,22 +396,22 @@ def test_initial_plan_names_malformed_inputs(random_pairs, changes, message):
         initial_plan(first.C, second.C, **arguments)
 
 
-@pytest.mark.parametrize("n_sinkhorn", [0, -1, None])
-def test_ppa_rejects_a_sinkhorn_budget_below_one(random_pairs, n_sinkhorn):
-    # Without the check, n_sinkhorn=0 died in torch.log(None).
+@pytest.mark.parametrize("sinkhorn_max_iter", [0, -1, None])
+def test_ppa_rejects_a_sinkhorn_budget_below_one(random_pairs, sinkhorn_max_iter):
+    # Without the check, sinkhorn_max_iter=0 died in torch.log(None).
     first = pad_graphs([random_pairs[0][0]])
     second = pad_graphs([random_pairs[0][1]])
-    with pytest.raises(ValueError, match="n_sinkhorn must be an integer >= 1"):
-        fgw_plan_ppa(first.C, second.C, first.p, second.p, n_sinkhorn=n_sinkhorn)
+    with pytest.raises(ValueError, match="sinkhorn_max_iter must be an integer >= 1"):
+        fgw_plan_ppa(first.C, second.C, first.p, second.p, sinkhorn_max_iter=sinkhorn_max_iter)
 
 
 @pytest.mark.parametrize("C2", [torch.full((1, 3, 3), 1e-4), torch.zeros(1, 3, 3)])
 def test_f7_badmm_float32_large_costs_keep_the_row_marginal(C2):
-    # C1^2 / gamma ~ 1e8: the three entries of the row tie in float32, and x - logsumexp(x)
+    # C1^2 / epsilon ~ 1e8: the three entries of the row tie in float32, and x - logsumexp(x)
     # rounded the normalisation away (each got probability 1: a row sum of 3).
     C1 = torch.tensor([[[1097.627]]])
     q = torch.full((1, 3), 1 / 3)
-    T = fgw_plan_badmm(C1, C2, torch.ones(1, 1), q, gamma=0.01)
+    T = fgw_plan_badmm(C1, C2, torch.ones(1, 1), q, epsilon=0.01)
     assert torch.isfinite(T).all()
     torch.testing.assert_close(T.sum(2), torch.ones(1, 1))
 

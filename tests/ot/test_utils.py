@@ -16,7 +16,7 @@ def test_exp_is_exact_above_its_floor_and_zero_below(dtype):
     assert torch.isnan(exp(torch.tensor([math.nan], dtype=dtype))).all()
 
 
-def _kernels(seed, gamma):
+def _kernels(seed, epsilon):
     """Peaked Sinkhorn kernels with padding: rows 7.., columns 5.. of the second problem."""
     generator = torch.Generator().manual_seed(seed)
     cost = torch.rand(2, 9, 7, generator=generator, dtype=torch.float64)
@@ -24,13 +24,13 @@ def _kernels(seed, gamma):
     q = torch.full((2, 7), 1 / 7, dtype=torch.float64)
     p[1, 7:], q[1, 5:] = 0.0, 0.0
     p[1, :7], q[1, :5] = 1 / 7, 1 / 5
-    log_K = -cost / gamma + masked_log(p)[:, :, None] + masked_log(q)[:, None, :]
+    log_K = -cost / epsilon + masked_log(p)[:, :, None] + masked_log(q)[:, None, :]
     return log_K, p, q
 
 
 @pytest.mark.parametrize("relaxation", [1.0, 1.5, 1.8])
 def test_sinkhorn_projection_reaches_the_sinkhorn_plan(relaxation):
-    log_K, p, q = _kernels(0, gamma=0.02)
+    log_K, p, q = _kernels(0, epsilon=0.02)
     expected = torch.exp(sinkhorn_scaling(log_K, p, q, max_iter=5000, tol=1e-14))
     T = sinkhorn_projection(log_K, p, q, max_iter=5000, tol=1e-14, relaxation=relaxation)
     torch.testing.assert_close(T, expected, rtol=0, atol=1e-10)
@@ -39,7 +39,7 @@ def test_sinkhorn_projection_reaches_the_sinkhorn_plan(relaxation):
 
 
 def test_over_relaxation_needs_fewer_updates_on_peaked_kernels():
-    log_K, p, q = _kernels(1, gamma=0.005)
+    log_K, p, q = _kernels(1, epsilon=0.005)
 
     def row_error(T):
         return (T.sum(2) - p).abs().sum(1).max().item()
@@ -50,7 +50,7 @@ def test_over_relaxation_needs_fewer_updates_on_peaked_kernels():
 
 
 def test_sinkhorn_projection_stays_finite_on_underflowing_float32_kernels():
-    log_K, p, q = _kernels(2, gamma=1e-4)
+    log_K, p, q = _kernels(2, epsilon=1e-4)
     T = sinkhorn_projection(log_K.float(), p.float(), q.float(), max_iter=30, relaxation=1.8)
     assert torch.isfinite(T).all() and (T >= 0).all()
     # Columns that underflow entirely cannot be filled; no column gets more than its mass.
@@ -88,7 +88,7 @@ def test_one_scaling_update_scales_every_column_when_one_underflows(dtype):
 def test_long_scaling_runs_on_wide_kernels_reach_the_marginals(dtype):
     # Potentials beyond the range of the dtype: the kernel iterations diverge, the problem is
     # scaled again in the log domain.
-    log_K, p, q = _kernels(4, gamma=1e-3)
+    log_K, p, q = _kernels(4, epsilon=1e-3)
     log_T = sinkhorn_scaling(log_K.to(dtype), p.to(dtype), q.to(dtype), max_iter=2000, tol=1e-9)
     T = torch.exp(log_T)
     assert torch.isfinite(T).all()
@@ -99,7 +99,7 @@ def test_long_scaling_runs_on_wide_kernels_reach_the_marginals(dtype):
 
 def test_log_domain_scaling_of_a_problem_does_not_depend_on_its_batch():
     # Wide kernels take the log-domain path; a problem frozen by the tolerance stays frozen.
-    log_K, p, q = _kernels(4, gamma=1e-3)
+    log_K, p, q = _kernels(4, epsilon=1e-3)
     together = sinkhorn_scaling(log_K.float(), p.float(), q.float(), max_iter=3000, tol=1e-9)
     for index in range(2):
         alone = sinkhorn_scaling(

@@ -107,7 +107,7 @@ def test_sinkhorn_plan_head_is_batch_independent():
     prepared = [prepare_graph(g) for g in graphs]
     torch.manual_seed(0)
     network = ULOTNetwork(3, hidden_dim=16, gcn_dim=8, attention_dim=16, n_layers=1,
-                          n_sinkhorn_iter=4).double()  # fmt: skip
+                          sinkhorn_max_iter=4).double()  # fmt: skip
     alpha = torch.tensor([0.2, 0.9], dtype=torch.float64)
     rho = torch.tensor([1.0, 0.01], dtype=torch.float64)
     sources = pad_side(prepared[:2], "cpu", torch.float64)

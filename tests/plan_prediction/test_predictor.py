@@ -36,6 +36,11 @@ SMALL = dict(
 )
 
 
+def _apart(pairs):
+    """Sources and targets of a list of (source, target) pairs: predict(X, Y)'s arguments."""
+    return [source for source, _ in pairs], [target for _, target in pairs]
+
+
 @pytest.fixture(scope="module")
 def graphs():
     return make_sbm_graphs(30, n_nodes=(6, 12), random_state=0)[0]
@@ -56,21 +61,21 @@ def test_fit_attributes_and_training(fitted):
 
 
 def test_log_loss_objective_sharp_plan_head_and_cosine_schedule(graphs, fitted):
-    params = dict(n_sinkhorn_iter=5, objective="log_loss", learning_rate_schedule="cosine")
+    params = dict(sinkhorn_max_iter=5, objective="log_loss", learning_rate_schedule="cosine")
     model = FUGWPlanPredictor(**{**SMALL, **params}).fit(graphs)
     # The curves are mean log losses, below log(max loss) < 0 on these normalised problems.
     assert np.all(np.isfinite(model.validation_loss_curve_))
-    paper = FUGWPlanPredictor(**{**SMALL, "objective": "loss", "n_sinkhorn_iter": 0}).fit(graphs)
+    paper = FUGWPlanPredictor(**{**SMALL, "objective": "loss", "sinkhorn_max_iter": 0}).fit(graphs)
     assert max(model.validation_loss_curve_) < 0 < min(paper.validation_loss_curve_)
     pairs = [(graphs[k], graphs[k + 1]) for k in range(0, 10, 2)]
-    losses = model.predict_loss(pairs, alpha=0.5, rho=0.1)
-    plans = model.predict(pairs, alpha=0.5, rho=0.1)
+    losses = model.predict_loss(*_apart(pairs), alpha=0.5, rho=0.1)
+    plans = model.predict(*_apart(pairs), alpha=0.5, rho=0.1)
     assert np.all(np.isfinite(losses)) and all(np.all(P >= 0) for P in plans)
-    assert not np.allclose(losses, paper.predict_loss(pairs, alpha=0.5, rho=0.1))
+    assert not np.allclose(losses, paper.predict_loss(*_apart(pairs), alpha=0.5, rho=0.1))
 
 
 def test_predict_pairs_and_singles(graphs, fitted):
-    plans = fitted.predict([(graphs[0], graphs[1]), (graphs[2], graphs[3])])
+    plans = fitted.predict([graphs[0], graphs[2]], [graphs[1], graphs[3]])
     assert isinstance(plans, list) or plans.shape[0] == 2
     assert plans[0].shape == (graphs[0].n_nodes, graphs[1].n_nodes)
     assert all(np.all(plan >= 0) and plan.sum() <= 1 + 1e-6 for plan in plans)
@@ -83,23 +88,23 @@ def test_predict_pairs_and_singles(graphs, fitted):
 
 def test_per_call_trade_offs_change_the_plans(graphs, fitted):
     pair = [(graphs[0], graphs[1])]
-    default = fitted.predict(pair)[0]
-    np.testing.assert_array_equal(fitted.predict(pair, alpha=0.5, rho=1.0)[0], default)
-    assert not np.allclose(fitted.predict(pair, rho=1e-3)[0], default)
+    default = fitted.predict(*_apart(pair))[0]
+    np.testing.assert_array_equal(fitted.predict(*_apart(pair), alpha=0.5, rho=1.0)[0], default)
+    assert not np.allclose(fitted.predict(*_apart(pair), rho=1e-3)[0], default)
     for alpha in (1.5, np.nan):
         with pytest.raises(ValueError, match="alpha must be in"):
-            fitted.predict(pair, alpha=alpha)
+            fitted.predict(*_apart(pair), alpha=alpha)
     with pytest.raises(ValueError, match="rho must be positive"):
-        fitted.predict(pair, rho=np.nan)
+        fitted.predict(*_apart(pair), rho=np.nan)
     with pytest.raises(
         ValueError, match=r"rho must be a scalar or have one value per sample \(1\)"
     ):
-        fitted.predict(pair, rho=[1.0, 2.0])
-    np.testing.assert_array_equal(fitted.predict(pair, alpha=[0.5], rho=[1.0])[0], default)
+        fitted.predict(*_apart(pair), rho=[1.0, 2.0])
+    np.testing.assert_array_equal(fitted.predict(*_apart(pair), alpha=[0.5], rho=[1.0])[0], default)
 
 
 def test_predicted_loss_is_the_fugw_loss_of_the_normalized_problem(graphs, fitted):
-    P = fitted.predict([(graphs[4], graphs[5])], alpha=0.3, rho=0.2)[0]
+    P = fitted.predict([graphs[4]], [graphs[5]], alpha=0.3, rho=0.2)[0]
     inputs = normalized_fugw_inputs(graphs[4], graphs[5])
     expected = fugw_loss(
         torch.as_tensor(P)[None],
@@ -108,18 +113,18 @@ def test_predicted_loss_is_the_fugw_loss_of_the_normalized_problem(graphs, fitte
         alpha=0.3,
         rho=0.2,
     )
-    loss = fitted.predict_loss([(graphs[4], graphs[5])], alpha=0.3, rho=0.2)
+    loss = fitted.predict_loss([graphs[4]], [graphs[5]], alpha=0.3, rho=0.2)
     np.testing.assert_allclose(loss, expected.numpy(), rtol=1e-4)
 
 
 def test_subset_order_formats_pickle_and_idempotence(graphs, fitted):
     pairs = [(graphs[i], graphs[i + 1]) for i in range(0, 12, 2)]
-    full = fitted.predict(pairs)
+    full = fitted.predict(*_apart(pairs))
     order = [3, 0, 5, 1, 4, 2]
-    reordered = fitted.predict([pairs[i] for i in order])
+    reordered = fitted.predict(*_apart([pairs[i] for i in order]))
     for k, i in enumerate(order):
         np.testing.assert_allclose(reordered[k], full[i], atol=1e-7)
-    np.testing.assert_allclose(fitted.predict(pairs[2:3])[0], full[2], atol=1e-7)
+    np.testing.assert_allclose(fitted.predict(*_apart(pairs[2:3]))[0], full[2], atol=1e-7)
     singles = fitted.predict(graphs[:3])
     sparse = [(sp.csr_matrix(g.C), g.F) for g in graphs[:3]]
     networkx = []
@@ -131,9 +136,9 @@ def test_subset_order_formats_pickle_and_idempotence(graphs, fitted):
         for a, b in zip(fitted.predict(version), singles, strict=True):
             np.testing.assert_allclose(a, b, atol=1e-7)
     restored = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(restored.predict(pairs)[0], full[0])
+    np.testing.assert_array_equal(restored.predict(*_apart(pairs))[0], full[0])
     again = clone(fitted).fit(graphs)
-    np.testing.assert_array_equal(again.predict(pairs)[0], full[0])
+    np.testing.assert_array_equal(again.predict(*_apart(pairs))[0], full[0])
 
 
 def test_rejects_other_feature_dimensions(fitted):
@@ -144,8 +149,8 @@ def test_rejects_other_feature_dimensions(fitted):
 @pytest.mark.parametrize("inner", ["mm", "ibpp"])
 def test_refine_warm_start_improves_and_counts_iterations(graphs, fitted, inner):
     pairs = [(graphs[i], graphs[i + 1]) for i in range(0, 8, 2)]
-    predicted = fitted.predict_loss(pairs, rho=0.5)
-    refined, n_iter = fitted.refine(pairs, rho=0.5, inner=inner, return_n_iter=True)
+    predicted = fitted.predict_loss(*_apart(pairs), rho=0.5)
+    refined, n_iter = fitted.refine(*_apart(pairs), rho=0.5, inner=inner, return_n_iter=True)
     assert n_iter.shape == (4,) and np.all(n_iter >= 1)
     for pair, plan, before in zip(pairs, refined, predicted, strict=True):
         inputs = {k: None if v is None else torch.as_tensor(v)[None]
@@ -160,7 +165,7 @@ def test_refine_warm_start_improves_and_counts_iterations(graphs, fitted, inner)
 def test_pairwise_plan_mass(graphs, fitted):
     masses = fitted.pairwise_plan_mass(graphs[:5], rho=0.05)
     np.testing.assert_allclose(masses, masses.T)
-    plans = fitted.predict([(graphs[1], graphs[3]), (graphs[3], graphs[1])], rho=0.05)
+    plans = fitted.predict([graphs[1], graphs[3]], [graphs[3], graphs[1]], rho=0.05)
     np.testing.assert_allclose(masses[1, 3], (plans[0].sum() + plans[1].sum()) / 2, rtol=1e-6)
     assert fitted.pairwise_plan_mass(graphs[:2], graphs[2:5]).shape == (2, 3)
 
@@ -197,7 +202,7 @@ def test_plan_tensor_casts_float32_and_checks_its_inputs(graphs, fitted):
     F1 = torch.tensor(g1.F, dtype=torch.float32, requires_grad=True)
     target = (g2.C, g2.F)  # arrays are accepted too
     P = fitted.plan_tensor((A1, F1), target, 0.5, 1.0)
-    expected = fitted.predict([(g1, g2)])[0]
+    expected = fitted.predict([g1], [g2])[0]
     np.testing.assert_allclose(P.detach().numpy(), expected, rtol=1e-5, atol=1e-8)
     P.sum().backward()
     assert F1.grad is not None and F1.grad.dtype == torch.float32 and F1.grad.abs().sum() > 0
@@ -221,9 +226,11 @@ def test_plan_tensor_of_a_model_without_features(graphs):
     structures = [Graph(g.C, g.p) for g in graphs]
     model = FUGWPlanPredictor(**{**SMALL, "max_iter": 1}).fit(structures)
     g1, g2 = structures[0], structures[1]
-    expected = model.predict([(g1, g2)], alpha=0.5, rho=0.3)[0]
+    expected = model.predict([g1], [g2], alpha=0.5, rho=0.3)[0]
     as_mappings = ({"C": g1.C, "p": g1.p}, {"C": g2.C, "p": g2.p})  # a pair of bare structures
-    np.testing.assert_allclose(model.predict([as_mappings], alpha=0.5, rho=0.3)[0], expected)
+    np.testing.assert_allclose(
+        model.predict([as_mappings[0]], [as_mappings[1]], alpha=0.5, rho=0.3)[0], expected
+    )
     for source, target in [(g1, g2), ((g1.C, None), (g2.C, None, g2.p))]:
         P = model.plan_tensor(source, target, 0.5, 0.3)
         np.testing.assert_allclose(P.detach().numpy(), expected, rtol=1e-10)
@@ -235,7 +242,7 @@ def test_plan_tensor_of_a_model_without_features(graphs):
 def test_pretrained_model_predicts_sbm_plans_and_clusters_by_mass():
     model = load_pretrained(device="cpu")
     graphs, y = make_sbm_graphs(30, random_state=1)
-    plans = model.predict([(graphs[0], graphs[1])], alpha=0.5, rho=1.0)
+    plans = model.predict([graphs[0]], [graphs[1]], alpha=0.5, rho=1.0)
     assert plans.shape == (1, graphs[0].n_nodes, graphs[1].n_nodes)
     affinity = model.pairwise_plan_mass(graphs, alpha=0.5, rho=1e-2)
     labels = SpectralClustering(3, affinity="precomputed", random_state=0).fit_predict(affinity)
@@ -247,8 +254,10 @@ def test_save_and_load_round_trip(graphs, fitted, tmp_path):
     save_predictor(fitted, path)
     restored = load_predictor(path, device="cpu")
     pairs = [(graphs[0], graphs[1]), (graphs[2], graphs[3])]
-    expected = fitted.predict(pairs, alpha=0.3, rho=0.2)
-    for P, P_expected in zip(restored.predict(pairs, alpha=0.3, rho=0.2), expected, strict=True):
+    expected = fitted.predict(*_apart(pairs), alpha=0.3, rho=0.2)
+    for P, P_expected in zip(
+        restored.predict(*_apart(pairs), alpha=0.3, rho=0.2), expected, strict=True
+    ):
         np.testing.assert_array_equal(P, P_expected)
     assert restored.loss_curve_ == list(fitted.loss_curve_)
     assert restored.best_epoch_ == fitted.best_epoch_
@@ -285,10 +294,11 @@ def test_fit_on_given_pairs_with_fixed_trade_offs_and_reference(graphs):
     # the constructor's (alpha, rho).
     pairs = [(graphs[k], graphs[k + 1]) for k in range(0, 20, 2)]
     params = dict(alpha=0.3, rho=0.1, trade_off_sampling="fixed", validation_fraction=0.0)
-    model = FUGWPlanPredictor(**{**SMALL, **params, "reference": graphs[25]}).fit(pairs)
+    model = FUGWPlanPredictor(**{**SMALL, **params, "reference": graphs[25]})
+    model.fit(graphs[:20], pairs=[(k, k + 1) for k in range(0, 20, 2)])
     kept = model.validation_loss_curve_[model.best_epoch_]
-    np.testing.assert_allclose(kept, np.mean(np.log(model.predict_loss(pairs))), rtol=1e-4)
-    other = np.mean(np.log(model.predict_loss(pairs, alpha=0.9, rho=1.0)))
+    np.testing.assert_allclose(kept, np.mean(np.log(model.predict_loss(*_apart(pairs)))), rtol=1e-4)
+    other = np.mean(np.log(model.predict_loss(*_apart(pairs), alpha=0.9, rho=1.0)))
     assert not np.isclose(kept, other, rtol=1e-2)
     np.testing.assert_array_equal(model.reference_.C, graphs[25].C)
     assert model.predict([graphs[3]])[0].shape == (graphs[3].n_nodes, graphs[25].n_nodes)
@@ -331,7 +341,7 @@ def test_f3_plan_tensor_checks_the_numbers(graphs, fitted, spoil, message):
 
 def _fit_and_predict(graphs, seed):
     model = FUGWPlanPredictor(**{**SMALL, "max_iter": 2, "random_state": seed}).fit(graphs)
-    return model.predict([(graphs[0], graphs[1])])
+    return model.predict([graphs[0]], [graphs[1]])
 
 
 def test_f10_fits_in_threads_are_the_serial_fits(graphs):
@@ -349,7 +359,7 @@ def test_f10_fits_in_threads_are_the_serial_fits(graphs):
 def test_f11_an_interrupted_refit_keeps_the_previous_model(graphs, monkeypatch):
     model = FUGWPlanPredictor(**{**SMALL, "max_iter": 2}).fit(graphs)
     state = dict(vars(model))
-    before = model.predict([(graphs[0], graphs[1])])
+    before = model.predict([graphs[0]], [graphs[1]])
     calls = []
 
     def interrupted(self, loss):
@@ -364,7 +374,7 @@ def test_f11_an_interrupted_refit_keeps_the_previous_model(graphs, monkeypatch):
     monkeypatch.undo()
     assert vars(model).keys() == state.keys()
     assert all(vars(model)[key] is value for key, value in state.items() if key != "random_state")
-    np.testing.assert_array_equal(model.predict([(graphs[0], graphs[1])]), before)
+    np.testing.assert_array_equal(model.predict([graphs[0]], [graphs[1]]), before)
     # An interrupted first fit leaves no fitted attribute behind.
     fresh = FUGWPlanPredictor(**SMALL)
     monkeypatch.setattr(FUGWPlanPredictor, "_objective", interrupted)
@@ -477,28 +487,34 @@ def test_the_shipped_model_is_checked_against_its_digest(monkeypatch, tmp_path):
 
 
 def test_solve_and_plan_loss_compare_predictions_with_the_solver(fitted, graphs):
-    samples = [(graphs[0], graphs[1]), (graphs[2], graphs[3]), graphs[4]]
-    predicted = fitted.predict(samples, alpha=0.4, rho=0.5)
+    samples = [(graphs[0], graphs[1]), (graphs[2], graphs[3]), (graphs[4], fitted.reference_)]
+    predicted = fitted.predict(*_apart(samples), alpha=0.4, rho=0.5)
     np.testing.assert_allclose(
-        fitted.plan_loss(samples, predicted, alpha=0.4, rho=0.5),
-        fitted.predict_loss(samples, alpha=0.4, rho=0.5),
+        fitted.plan_loss(*_apart(samples), plans=predicted, alpha=0.4, rho=0.5),
+        fitted.predict_loss(*_apart(samples), alpha=0.4, rho=0.5),
         rtol=1e-10,
     )
-    solved, steps = fitted.solve(samples, alpha=0.4, rho=0.5, max_iter=200, return_n_iter=True)
-    source, target = (fitted._pairs(samples)[0][side] for side in (0, 1))
+    solved, steps = fitted.solve(
+        *_apart(samples), alpha=0.4, rho=0.5, max_iter=200, return_n_iter=True
+    )
+    source, target = (fitted._pairs(*_apart(samples))[0][side] for side in (0, 1))
     tensors = [torch.tensor(a)[None] for a in (source.S, target.S, source.p, target.p)]
     alone = fugw_plan(*tensors, D=None if not source.has_features else _pair_cost(source, target),
                       alpha=0.4, rho=0.5, max_iter=200)  # fmt: skip
     np.testing.assert_allclose(solved[0], alone[0].numpy(), atol=1e-10)
     assert steps.shape == (3,) and (steps >= 1).all()
-    losses = fitted.plan_loss(samples, solved, alpha=0.4, rho=0.5)
+    losses = fitted.plan_loss(*_apart(samples), plans=solved, alpha=0.4, rho=0.5)
     assert np.isfinite(losses).all() and (losses > 0).all()
     with pytest.raises(ValueError, match="Plan 1: shape"):
-        fitted.plan_loss(samples, [solved[0], solved[0], solved[2]], alpha=0.4, rho=0.5)
+        fitted.plan_loss(
+            *_apart(samples), plans=[solved[0], solved[0], solved[2]], alpha=0.4, rho=0.5
+        )
     with pytest.raises(ValueError, match="Plan 0: entries must be finite and nonnegative"):
-        fitted.plan_loss(samples, [-solved[0], solved[1], solved[2]], alpha=0.4, rho=0.5)
+        fitted.plan_loss(
+            *_apart(samples), plans=[-solved[0], solved[1], solved[2]], alpha=0.4, rho=0.5
+        )
     with pytest.raises(ValueError, match="2 plans for 3 samples"):
-        fitted.plan_loss(samples, solved[:2], alpha=0.4, rho=0.5)
+        fitted.plan_loss(*_apart(samples), plans=solved[:2], alpha=0.4, rho=0.5)
 
 
 def _pair_cost(source, target):
@@ -512,7 +528,19 @@ def _pair_cost(source, target):
 def test_a_networkx_pair_without_features_is_told_where_they_go(fitted):
     pair = (nx.cycle_graph(5), nx.path_graph(6))
     with pytest.raises(ValueError, match="fitted on graphs with 3 per node.*node attribute 'x'"):
-        fitted.predict([pair])
+        fitted.predict(*_apart([pair]))
     for graph in pair:
         nx.set_node_attributes(graph, {v: np.ones(3) for v in graph}, "x")
-    assert fitted.predict([pair]).shape == (1, 5, 6)
+    assert fitted.predict(*_apart([pair])).shape == (1, 5, 6)
+
+
+def test_pairs_are_given_explicitly(graphs, fitted):
+    with pytest.raises(TypeError, match=r"X\[0\] is a 2-tuple of graphs.*predict\(\[a\], \[b\]\)"):
+        fitted.predict([(graphs[0], graphs[1])])
+    with pytest.raises(ValueError, match="X has 2 graphs and Y 1"):
+        fitted.predict(graphs[:2], graphs[2:3])
+    for pairs in ([(0, 40)], [(0.5, 1)], np.zeros((0, 2), dtype=int), [0, 1]):
+        with pytest.raises(ValueError, match="pairs must"):
+            FUGWPlanPredictor(**SMALL).fit(graphs, pairs=pairs)
+    plans = fitted.predict(graphs[:2], graphs[2:4])
+    assert plans[1].shape == (graphs[1].n_nodes, graphs[3].n_nodes)
