@@ -23,8 +23,9 @@ _SHARED_CONSTRAINTS = {
 
 
 def shared_constraints(*names):
-    """The constraints of the parameters every graph estimator spells and checks alike."""
-    return {name: _SHARED_CONSTRAINTS[name] for name in names}
+    """The constraints of the parameters every graph estimator spells and checks alike: those
+    of ``names``, or all of them when none is named."""
+    return {name: _SHARED_CONSTRAINTS[name] for name in names or _SHARED_CONSTRAINTS}
 
 
 class GraphEstimatorMixin:

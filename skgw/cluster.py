@@ -139,15 +139,7 @@ class GWBarycenterKMeans(
         "barycenter_max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "backend": [StrOptions(set(BACKENDS))],
         "n_jobs": [numbers.Integral, None],
-        **shared_constraints(
-            "structure",
-            "node_weights",
-            "device",
-            "dtype",
-            "solver_params",
-            "random_state",
-            "verbose",
-        ),  # fmt: skip
+        **shared_constraints(),
     }
 
     def __init__(

@@ -218,15 +218,7 @@ class GromovWassersteinFactorization(
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "label_weight": [Interval(Real, 0, None, closed="left")],
         "variant_params": [dict, None],
-        **shared_constraints(
-            "structure",
-            "node_weights",
-            "device",
-            "dtype",
-            "solver_params",
-            "random_state",
-            "verbose",
-        ),  # fmt: skip
+        **shared_constraints(),
     }
 
     def __init__(
@@ -277,12 +269,15 @@ class GromovWassersteinFactorization(
     def _solver_params(self):
         """The solver's settings: the paper's, updated by ``epsilon`` and ``solver_params``."""
         epsilon = PAPER_EPSILON[self.solver] if self.epsilon is None else self.epsilon
-        params = {**SOLVER_DEFAULTS[self.solver], "epsilon": epsilon, **(self.solver_params or {})}
-        check_solver_params(self.solver, params)
-        return params
+        return {**SOLVER_DEFAULTS[self.solver], "epsilon": epsilon, **(self.solver_params or {})}
 
     def _variant(self, name):
-        """A setting of ``variant_params`` (the paper's unless given), checked."""
+        """A setting of ``variant_params`` (the paper's unless given)."""
+        return {**VARIANT_DEFAULTS, **(self.variant_params or {})}[name]
+
+    def _check_settings(self):
+        """Errors in ``solver_params`` and ``variant_params``, once per call, before any work."""
+        check_solver_params(self.solver, self._solver_params())
         variant = {**VARIANT_DEFAULTS, **(self.variant_params or {})}
         unknown = sorted(set(variant) - set(VARIANT_DEFAULTS))
         if unknown:
@@ -297,7 +292,6 @@ class GromovWassersteinFactorization(
         for key, valid in checks.items():
             if not valid(variant[key]):
                 raise ValueError(f"variant_params[{key!r}] is invalid: {variant[key]!r}.")
-        return variant[name]
 
     def _batches(self, graphs, device, dtype):
         """Padded batches of similar-size graphs, with their indices."""
@@ -440,8 +434,7 @@ class GromovWassersteinFactorization(
         self : object
         """
         graphs = self._validated(X, reset=True)
-        self._solver_params()  # errors in the settings before any work
-        self._variant("reconstruction_plan")
+        self._check_settings()
         rng = check_random_state(self.random_state)
         device, dtype = self._device(), self._dtype()
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
@@ -546,6 +539,7 @@ class GromovWassersteinFactorization(
 
     def _embed(self, graphs):
         """Optimal weights and reconstruction losses of ``graphs`` with the atoms frozen."""
+        self._check_settings()
         device, dtype = self._device(), self._dtype()
         atoms = self._atoms_module(device, dtype)
         embedding = np.zeros((len(graphs), self.n_components))
@@ -638,6 +632,7 @@ class GromovWassersteinFactorization(
         graphs : list of Graph
         """
         check_is_fitted(self)
+        self._check_settings()
         W = check_array(X, dtype=np.float64)
         if W.shape[1] != self.n_components:
             raise ValueError(f"X has {W.shape[1]} columns, expected {self.n_components}.")
