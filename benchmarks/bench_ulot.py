@@ -90,11 +90,9 @@ def solve_ours(pairs, alphas, rhos, init=None, tol=1e-7):
     """Our batched solver on same-size-padded pairs: losses, iterations, seconds."""
     arrays, params, init = padded_problems(pairs, alphas, rhos, init)
     start = time.perf_counter()
-    P, n_iter = fugw_plan(
-        *arrays, **params, init=init, tol=tol, max_iter=MAX_STEPS, return_n_iter=True
-    )
+    P, log = fugw_plan(*arrays, **params, init=init, tol=tol, max_iter=MAX_STEPS, return_log=True)
     seconds = time.perf_counter() - start
-    return fugw_loss(P, *arrays, **params).numpy(), n_iter.numpy(), seconds
+    return fugw_loss(P, *arrays, **params).numpy(), log["n_iter"].numpy(), seconds
 
 
 def solver_trajectory(pairs, alphas, rhos, init=None, **options):

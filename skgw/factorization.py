@@ -333,7 +333,7 @@ class GromovWassersteinFactorization(
         )
         if self._variant("reconstruction_plan") == "identity":
             return plans, torch.diag_embed(batch.p)
-        T = _solve_plans(
+        T, _ = _solve_plans(
             C_B,
             batch.C,
             batch.p,

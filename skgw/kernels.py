@@ -138,6 +138,26 @@ class FGWKernel(
         self._n_features_out = len(self.fit_graphs_)
         return self
 
+    def fit_transform(self, X, y=None):
+        """Fit on ``X`` and return its Gram matrix, symmetric with a unit diagonal.
+
+        Each pair ``i < j`` is solved once (:func:`~skgw.pairwise_gw_distances` of ``X`` alone).
+        ``fit(X).transform(X)`` solves both orders of each pair, which a local solver need not
+        score alike: the two agree up to that asymmetry, and on the diagonal.
+
+        Parameters
+        ----------
+        X : graphs
+        y : ignored
+
+        Returns
+        -------
+        K : ndarray of shape (n_graphs, n_graphs)
+        """
+        self.fit(X)
+        distances = distances_with_settings_of(self, self.fit_graphs_, None, self.verbose)
+        return np.exp(-distances / self.bandwidth)
+
     def transform(self, X):
         """Kernel rows of ``X`` against the training graphs.
 
@@ -148,6 +168,7 @@ class FGWKernel(
         Returns
         -------
         K : ndarray of shape (n_graphs, n_training_graphs)
+            1 wherever a graph of ``X`` equals a training graph (:math:`d(G, G) = 0`).
         """
         check_is_fitted(self)
         graphs = self._validated(X, reset=False)

@@ -119,7 +119,7 @@ def _ppa_values(G1, G2, alpha, params):
     F1, F2 = (G1.F, G2.F) if fused else (None, None)
     D = _feature_cost(F1, F2) if fused else None
     settings = _absolute(G1.C, G2.C, G1.p, G2.p, F1, F2, alpha if fused else 1.0, D, params)
-    T = _fgw_plan_ppa(G1.C, G2.C, G1.p, G2.p, D=D, alpha=alpha, **settings)
+    T, _ = _fgw_plan_ppa(G1.C, G2.C, G1.p, G2.p, D=D, alpha=alpha, **settings)
     return _fgw_loss(G1.C, G2.C, T, D, alpha).double().cpu().numpy()
 
 
@@ -217,7 +217,8 @@ def pairwise_gw_distances(
         clouds).
     Y : graphs, default=None
         Second collection; None means ``X`` itself, and then only the pairs ``i < j`` are solved:
-        the matrix is made symmetric with a zero diagonal (:math:`d(G, G) = 0`).
+        the matrix is made symmetric with a zero diagonal (:math:`d(G, G) = 0`). Pairs of equal
+        graphs (structure, weights and features) get 0 with ``Y`` given too.
     alpha : float in [0, 1], default=0.5
         Weight of the structure term; ignored (taken as 1) for graphs without node features.
     backend : {"pot", "torch"}, default="pot"
@@ -310,6 +311,11 @@ def pairwise_gw_distances(
         sorted_distances = sorted_distances + sorted_distances.T
     distances = np.empty_like(sorted_distances)
     distances[np.ix_(order_x, order_y)] = sorted_distances
+    if not symmetric:
+        # d(G, G) = 0 exactly (the identity plan), which a solver started at the product plan
+        # can miss on graphs with automorphisms: the same value as the symmetric path's diagonal.
+        for i, j in _identical_pairs(graphs_x, graphs_y, order_x, order_y):
+            distances[i, j] = 0.0
     if not np.isfinite(distances).all():
         i, j = np.argwhere(~np.isfinite(distances))[0]
         raise FloatingPointError(
@@ -317,6 +323,23 @@ def pairwise_gw_distances(
         )
     # A local optimum can be a hair below zero in floating point; a discrepancy is not.
     return np.maximum(distances, 0.0)
+
+
+def _identical_pairs(graphs_x, graphs_y, order_x, order_y):
+    """The index pairs ``(i, j)`` of the unsorted inputs whose graphs are equal (structure,
+    weights and features): ``graphs_x[k]`` is input ``order_x[k]``."""
+
+    def key(graph):
+        F = b"" if graph.F is None else graph.F.tobytes()
+        return graph.C.shape, graph.C.tobytes(), graph.p.tobytes(), F
+
+    by_key = {}
+    for k, graph in enumerate(graphs_y):
+        by_key.setdefault(key(graph), []).append(k)
+    for k, graph in enumerate(graphs_x):
+        for l in by_key.get(key(graph), ()):
+            if graph == graphs_y[l]:
+                yield order_x[k], order_y[l]
 
 
 def distances_with_settings_of(estimator, X, Y, verbose=0):

@@ -20,6 +20,18 @@ def sbm():
     return make_sbm_graphs(30, n_nodes=(8, 14), random_state=0)
 
 
+@pytest.mark.parametrize("backend", ["pot", "torch"])
+def test_gram_matrix_is_symmetric_with_a_unit_diagonal_on_both_paths(sbm, backend):
+    graphs, _ = sbm
+    kernel = FGWKernel(bandwidth=0.1, backend=backend, device="cpu")
+    gram = kernel.fit_transform(graphs[:12])
+    np.testing.assert_array_equal(np.diag(gram), 1.0)
+    np.testing.assert_array_equal(gram, gram.T)
+    rows = kernel.transform(graphs[:12])
+    np.testing.assert_array_equal(np.diag(rows), 1.0)
+    np.testing.assert_allclose(rows, gram, atol=0.05)
+
+
 def test_kernel_rows_are_exp_of_the_distances(sbm):
     graphs, _ = sbm
     kernel = FGWKernel(alpha=0.7, bandwidth=0.3).fit(graphs[:5])

@@ -62,13 +62,15 @@ def safe_logsumexp(x, dim):
     return torch.where(torch.isneginf(lse), torch.zeros_like(lse), lse)
 
 
-def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
-    r"""Scale a log-kernel to the marginals ``(p, q)``: ``log T = log K + log a 1^T + 1 log b^T``.
+def sinkhorn_scaling(
+    log_K, p, q, *, max_iter, tol=0.0, check_every=10, potentials=None, return_potentials=False
+):
+    r"""Scale a log-kernel to the marginals ``(p, q)``: ``log T = log K + f 1^T + 1 g^T``.
 
     Stabilised scaling (Schmitzer 2019): the kernel is exponentiated once, after subtracting
-    each row's maximum and then each column's (absorbed by ``a`` and ``b``; the first update
-    thus starts from :math:`b_j = e^{-\max_i \log K_{ij}}` after the rows are normalised), and
-    the iterations
+    each row's maximum and then each column's (absorbed by the scalings ``a = e^f`` and
+    ``b = e^g``; the first update thus starts from :math:`b_j = e^{-\max_i \log K_{ij}}` after
+    the rows are normalised), and the iterations
 
     .. math:: a = p / (K b), \quad b = q / (K^\top a)
 
@@ -78,6 +80,12 @@ def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
     scalings leave the kernel's range (a column's kernel mass within ``e^20`` of that floor: long
     runs on kernels spanning thousands of nats) are scaled again in the log domain
     (``logsumexp`` updates), so the result has the marginals it reports.
+
+    Warm start: with ``potentials=(f0, g0)`` the iterations scale
+    :math:`\log K + f_0 1^\top + 1 g_0^\top` instead, normalising its rows only, so that a kernel
+    close to a plan of marginals ``(p, q)`` (the proximal steps of a converging solver, whose
+    scalings tend to the dual potentials) needs one or two updates where a cold start needs
+    thousands.
 
     Parameters
     ----------
@@ -89,27 +97,47 @@ def sinkhorn_scaling(log_K, p, q, *, max_iter, tol=0.0, check_every=10):
     max_iter : int
         Number of (a, b) updates; at least one.
     tol : float, default=0.0
-        A problem whose row-marginal error (l1) falls below ``tol`` (at least ten machine
-        epsilons of the dtype) is frozen, checked every
-        ``check_every`` updates, so that its result does not depend on the other problems of the
-        batch. 0 runs ``max_iter`` updates.
+        A problem whose row-marginal error (l1, relative to its mass) falls below ``tol`` (at
+        least ten machine epsilons of the dtype) is frozen, checked after the first update and
+        every ``check_every`` updates, so that its result does not depend on the other problems
+        of the batch and a warm-started problem stops as soon as it is solved. 0 runs
+        ``max_iter`` updates.
     check_every : int, default=10
+    potentials : tuple of Tensor of shapes (B, n) and (B, m), default=None
+        Log-scalings ``(f0, g0)`` to start from, ``-inf`` on padding (those returned by an
+        earlier call).
+    return_potentials : bool, default=False
+        Also return the log-scalings ``(f, g)`` of the result, ``-inf`` on padding.
 
     Returns
     -------
     log_T : Tensor of shape (B, n, m)
         The column marginals are exact; the row marginals are within ``tol`` when converged.
+    potentials : tuple of Tensor of shapes (B, n) and (B, m)
+        Only with ``return_potentials``: ``log_T = log_K + f 1^T + 1 g^T`` on the support.
     """
-    log_K, _, a, b = _scaling_factors(log_K, p, q, max_iter, tol, check_every, 1.0)
+    shifted = log_K
+    if potentials is not None:
+        shifted = log_K + potentials[0][:, :, None] + potentials[1][:, None, :]
+    log_N, _, a, b, row_shift, col_shift = _scaling_factors(
+        shifted, p, q, max_iter, tol, check_every, 1.0, normalize_columns=potentials is None
+    )
     # a, b >= 0: log gives -inf on padding without masking.
-    log_T = (log_K + torch.log(a)[:, :, None]).add_(torch.log(b)[:, None, :])
+    log_a, log_b = torch.log(a), torch.log(b)
     lost = _lost_columns(a, b, q, _exp_floor(log_K.dtype) + _LOST_MARGIN)
     if lost.any():
         # Scalings out of the kernel's range (long runs on kernels of a wide range): these
         # problems are scaled again in the log domain.
-        f, g = _log_domain_scaling(log_K[lost], p[lost], q[lost], max_iter, tol, check_every)
-        log_T[lost] = log_K[lost] + f[:, :, None] + g[:, None, :]
-    return log_T
+        log_a[lost], log_b[lost] = _log_domain_scaling(
+            log_N[lost], p[lost], q[lost], max_iter, tol, check_every
+        )
+    log_T = (log_N + log_a[:, :, None]).add_(log_b[:, None, :])
+    if not return_potentials:
+        return log_T
+    f, g = log_a - row_shift, log_b - col_shift
+    if potentials is not None:
+        f, g = f + potentials[0], g + potentials[1]
+    return log_T, (f, g)
 
 
 def sinkhorn_projection(log_K, p, q, *, max_iter, tol=0.0, relaxation=1.0, check_every=10):
@@ -128,17 +156,24 @@ def sinkhorn_projection(log_K, p, q, *, max_iter, tol=0.0, relaxation=1.0, check
     T : Tensor of shape (B, n, m)
         Zero on padding; column marginals exact unless a problem was frozen by ``tol``.
     """
-    _, K, a, b = _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation)
+    _, K, a, b, _, _ = _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation)
     return K * a[:, :, None] * b[:, None, :]
 
 
-def _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation):
-    """The row- and column-normalised log-kernel, its exponential and the scalings ``(a, b)``."""
+def _scaling_factors(
+    log_K, p, q, max_iter, tol, check_every, relaxation, normalize_columns=True
+):  # fmt: skip
+    """The normalised log-kernel, its exponential, the scalings ``(a, b)`` and the row and
+    column shifts (B, n) and (B, m) the normalisation subtracted from ``log_K``."""
     # Every row, then every column, gets its maximum at 0 (an entry 1 in K), so no row or column
     # underflows entirely. Padding stays -inf: its maxima are raised to the lowest finite value.
     lowest = torch.finfo(log_K.dtype).min
-    log_K = log_K - log_K.amax(dim=2, keepdim=True).clamp_min(lowest)
-    log_K = log_K - log_K.amax(dim=1, keepdim=True).clamp_min(lowest)
+    row_shift = log_K.amax(dim=2).clamp_min(lowest)
+    log_K = log_K - row_shift[:, :, None]
+    col_shift = torch.zeros_like(q)
+    if normalize_columns:
+        col_shift = log_K.amax(dim=1).clamp_min(lowest)
+        log_K = log_K - col_shift[:, None, :]
     K = exp(log_K)
     tiny = torch.finfo(K.dtype).tiny
     tol = _marginal_tolerance(tol, K.dtype)
@@ -146,16 +181,17 @@ def _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation):
     active = None
     a_all = b_all = None
     K_active, p_active, q_active, a, b = K, p, q, None, None
+    mass = p.sum(dim=1)
     omega = None if relaxation == 1.0 else torch.full_like(p[:, :1], relaxation)
     best_error = None if omega is None else torch.full_like(p[:, 0], torch.inf)
     for iteration in range(max_iter):
         # p and q are 0 on padding, so are a and b there.
         row_sums = K_active.sum(2) if b is None else (K_active * b[:, None, :]).sum(2)
-        check = b is not None and tol > 0 and iteration % check_every == 0
+        check = b is not None and tol > 0 and (iteration == 1 or iteration % check_every == 0)
         if check or (b is not None and omega is not None):
             error = (a * row_sums - p_active).abs().sum(dim=1)
         if check:
-            moving = error > tol
+            moving = error > tol * mass
             if not moving.all():
                 if active is None:
                     active = torch.arange(K.shape[0], device=K.device)
@@ -163,9 +199,10 @@ def _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation):
                 a_all, b_all = a_all.index_copy(0, active, a), b_all.index_copy(0, active, b)
                 active = active[moving]
                 if not len(active):
-                    return log_K, K, a_all, b_all
+                    return log_K, K, a_all, b_all, row_shift, col_shift
                 K_active, p_active, q_active = K_active[moving], p_active[moving], q_active[moving]
                 a, b, row_sums, error = a[moving], b[moving], row_sums[moving], error[moving]
+                mass = mass[moving]
                 if omega is not None:
                     omega, best_error = omega[moving], best_error[moving]
         if omega is not None and b is not None:
@@ -177,9 +214,9 @@ def _scaling_factors(log_K, p, q, max_iter, tol, check_every, relaxation):
         relax = None if b is None or iteration == max_iter - 1 else omega
         a = _relaxed(a, p_active / row_sums.clamp_min(tiny), relax)
         b = _relaxed(b, q_active / (K_active * a[:, :, None]).sum(1).clamp_min(tiny), relax)
-    if active is None:
-        return log_K, K, a, b
-    return log_K, K, a_all.index_copy(0, active, a), b_all.index_copy(0, active, b)
+    if active is not None:
+        a, b = a_all.index_copy(0, active, a), b_all.index_copy(0, active, b)
+    return log_K, K, a, b, row_shift, col_shift
 
 
 def _marginal_tolerance(tol, dtype):
@@ -212,7 +249,7 @@ def _log_domain_scaling(log_K, p, q, max_iter, tol, check_every):
 
     Exact for any range of the kernel, at the cost of an exponential per entry and update. A
     problem whose row-marginal error falls below ``tol`` (checked every ``check_every`` updates)
-    keeps its potentials, as in the kernel iterations.
+    keeps its potentials, as in the kernel iterations (relative to its mass).
     """
     log_p, log_q = masked_log(p), masked_log(q)
     g = torch.where(q > 0, 0.0, -torch.inf)
@@ -223,7 +260,7 @@ def _log_domain_scaling(log_K, p, q, max_iter, tol, check_every):
         f_new = log_p - safe_logsumexp(log_K + g[:, None, :], dim=2)
         if f is not None and tol > 0 and iteration % check_every == 0:
             rows = torch.where(p > 0, torch.exp(log_p - f_new + f), 0.0)
-            still = ((rows - p).abs().sum(dim=1) > tol)[:, None]
+            still = ((rows - p).abs().sum(dim=1) > tol * p.sum(dim=1))[:, None]
             moving = still if moving is None else moving & still
             if not moving.any():
                 break

@@ -157,8 +157,8 @@ def _absolute(C1, C2, p, q, F1, F2, alpha, D, solver_params):
 
 
 def _solve_plans(C1, C2, p, q, *, F1=None, F2=None, alpha=0.5, solver="ppa", solver_params=None):
-    """:func:`solve_plans` without the input checks, for the loops of the barycenters and the
-    estimators."""
+    """:func:`solve_plans` without the input checks and the solvers' warnings, for the loops of
+    the barycenters and the estimators: ``(T, log)``."""
     D = None if F1 is None else _feature_cost(F1, F2)
     solve = _fgw_plan_ppa if solver == "ppa" else _fgw_plan_badmm
     return solve(C1, C2, p, q, D=D, alpha=alpha, **_absolute(C1, C2, p, q, F1, F2, alpha, D,
@@ -300,7 +300,7 @@ def _fgw_barycenter(
                     alpha=alpha,
                     solver=solver,
                     solver_params=solver_params,
-                ).reshape(n_problems, len(atoms), n, width)
+                )[0].reshape(n_problems, len(atoms), n, width)
         last = step == max_iter - 1
         # The inputs were checked on entry; the plans come from the solvers.
         C, F = _closed_form(

@@ -43,6 +43,7 @@ from ._checks import (
     check_positive_finite,
     check_tensors,
 )
+from ._convergence import solver_log, warn_unconverged
 from ._sinkhorn import exp, masked_log, safe_logsumexp
 from .gw import square_loss_product
 
@@ -122,6 +123,11 @@ def fugw_loss(P, Cs, Ct, ws, wt, *, D=None, alpha=0.5, rho=1.0, epsilon=0.0):
     check_positive_finite("rho", rho, allow_zero=True)
     check_positive_finite("epsilon", epsilon, allow_zero=True)
     check_plan_support(P, ws, wt, names=("P", "ws", "wt"))
+    return _fugw_loss(P, Cs, Ct, ws, wt, D, alpha, rho, epsilon)
+
+
+def _fugw_loss(P, Cs, Ct, ws, wt, D, alpha, rho, epsilon):
+    """:func:`fugw_loss` without the input checks, for the solver's stopping test."""
     alpha = torch.as_tensor(alpha, dtype=P.dtype, device=P.device)
     rho = torch.as_tensor(rho, dtype=P.dtype, device=P.device)
     epsilon = torch.as_tensor(epsilon, dtype=P.dtype, device=P.device)
@@ -195,7 +201,7 @@ def _finite_log_reference(log_ws, log_wt):
     return torch.where(torch.isneginf(log_reference), 0.0, log_reference)
 
 
-def _mm_unbalanced(log_P, cost, log_ws, log_wt, rho, epsilon, n_iter):
+def _mm_unbalanced(log_P, cost, log_ws, log_wt, rho, epsilon, n_iter, tol):
     r"""Majorisation-minimisation for KL-penalised unbalanced OT (Chapel et al. 2021), log domain.
 
     Minimises :math:`\langle c, P\rangle + \rho \mathrm{KL}(P_{\#1}|w_s)
@@ -204,31 +210,42 @@ def _mm_unbalanced(log_P, cost, log_ws, log_wt, rho, epsilon, n_iter):
     .. math:: P \leftarrow P^{2\rho/s} (w_s/P_{\#1})^{\rho/s} (w_t/P_{\#2})^{\rho/s}
               (w_s w_t^\top)^{\varepsilon/s} e^{-c/s}, \quad s = 2\rho + \varepsilon
 
-    (the exponent of :math:`P` is 1 when :math:`\varepsilon = 0`).
+    (the exponent of :math:`P` is 1 when :math:`\varepsilon = 0`), for each problem until its plan
+    changes by less than ``tol`` (l1, relative to its mass) in a step, at most ``n_iter`` steps.
+    Each step moves :math:`\log P` by about :math:`c / 2\rho`: at large :math:`\rho` MM needs
+    many steps, where :func:`_ibpp_unbalanced` needs few.
     """
     s = (2.0 * rho + epsilon)[:, None, None]
     r = rho[:, None, None] / s
     e = epsilon[:, None, None] / s
     fixed = -cost / s + e * _finite_log_reference(log_ws, log_wt)
+    moving = torch.ones(log_P.shape[0], dtype=torch.bool, device=log_P.device)
     for _ in range(n_iter):
         log_row = safe_logsumexp(log_P, dim=2)[:, :, None]
         log_col = safe_logsumexp(log_P, dim=1)[:, None, :]
-        log_P = (
+        log_P_new = (
             (1.0 - e) * log_P
             + r * (log_ws[:, :, None] - log_row)
             + r * (log_wt[:, None, :] - log_col)
             + fixed
         )
+        log_P_new = torch.where(moving[:, None, None], log_P_new, log_P)
+        moving = moving & (_relative_change(log_P, log_P_new) > tol)
+        log_P = log_P_new
+        if not moving.any():
+            break
     return log_P
 
 
 # Unbalanced Sinkhorn sweeps of an IBPP step: until the log-scaling moves less than this (nats)...
-IBPP_SWEEP_TOL = 1e-3
+IBPP_SWEEP_TOL = 1e-4
 # ... or this many sweeps.
 IBPP_MAX_SWEEPS = 100
 
 
-def _ibpp_unbalanced(log_P, cost, log_ws, log_wt, rho, epsilon, proximal_weight, n_iter):
+def _ibpp_unbalanced(
+    log_P, cost, log_ws, log_wt, rho, epsilon, proximal_weight, n_iter, tol, log_v=None
+):  # fmt: skip
     r"""Inexact Bregman proximal point (Xie et al. 2020) for KL-penalised unbalanced OT, log domain.
 
     Minimises the objective of :func:`_mm_unbalanced` by proximal steps
@@ -242,25 +259,40 @@ def _ibpp_unbalanced(log_P, cost, log_ws, log_wt, rho, epsilon, proximal_weight,
     :math:`\lambda = \varepsilon + \beta`, solved by unbalanced Sinkhorn sweeps
     :math:`u = (w_s / K v)^{\tau}`, :math:`v = (w_t / K^\top u)^{\tau}`,
     :math:`\tau = \rho / (\rho + \lambda)`, started from the previous step's :math:`v` (as in
-    IPOT) and run, for each problem, until :math:`\log v` moves less than ``IBPP_SWEEP_TOL``
-    in a sweep (at most ``IBPP_MAX_SWEEPS``). The sweeps contract by about :math:`\tau`, so
-    small :math:`\rho` needs one or two; as :math:`\rho / \lambda` grows the step approaches
-    balanced transport and needs more: with a single sweep the rows stayed off their
-    marginals and, at :math:`\rho = 100`-:math:`1000`, the block steps climbed to many times
-    the starting loss. A fixed point has :math:`c = \lambda (\log u + \log v)
-    = -\rho \log(P_{\#1}/w_s) - \rho \log(P_{\#2}/w_t)` on the support when
-    :math:`\varepsilon = 0`, the optimality condition. Smaller :math:`\beta` takes longer steps.
+    IPOT; the first step from ``log_v``, the last block update's, zero when None) and run, for
+    each problem, until :math:`\log v` moves less than ``IBPP_SWEEP_TOL`` in a sweep (at most
+    ``IBPP_MAX_SWEEPS``). The sweeps contract by about :math:`\tau`, so small :math:`\rho`
+    needs one or two; as :math:`\rho / \lambda` grows the step approaches balanced transport
+    and needs more, and marginals left off by loose sweeps bias the plan. A fixed point has
+    :math:`c = \lambda (\log u + \log v) = -\rho \log(P_{\#1}/w_s) - \rho \log(P_{\#2}/w_t)`
+    on the support when :math:`\varepsilon = 0`, the optimality condition. Smaller
+    :math:`\beta` takes longer steps. A problem stops once its plan changes by less than
+    ``tol`` (l1, relative to its mass) in a step, at most ``n_iter`` steps. Returns the plan's
+    log and the last :math:`\log v`, shape (B, 1, m).
     """
     lam = (epsilon + proximal_weight)[:, None, None]
     tau = rho[:, None, None] / (rho[:, None, None] + lam)
     e = epsilon[:, None, None] / lam
     fixed = -cost / lam + e * _finite_log_reference(log_ws, log_wt)
-    log_v = torch.zeros_like(log_wt)[:, None, :]
+    if log_v is None:
+        log_v = torch.zeros_like(log_wt)[:, None, :]
+    moving = torch.ones(log_P.shape[0], dtype=torch.bool, device=log_P.device)
     for _ in range(n_iter):
         log_K = (1.0 - e) * log_P + fixed
         log_u, log_v = _unbalanced_sweeps(log_K, log_ws, log_wt, tau, log_v)
-        log_P = log_K + log_u + log_v
-    return log_P
+        log_P_new = torch.where(moving[:, None, None], log_K + log_u + log_v, log_P)
+        moving = moving & (_relative_change(log_P, log_P_new) > tol)
+        log_P = log_P_new
+        if not moving.any():
+            break
+    return log_P, log_v
+
+
+def _relative_change(log_P, log_P_new):
+    """l1 change between two plans given by their logs, relative to the first's mass: (B,)."""
+    P, P_new = exp(log_P), exp(log_P_new)
+    mass = P.sum(dim=(1, 2)).clamp_min(torch.finfo(P.dtype).tiny)
+    return (P_new - P).abs().sum(dim=(1, 2)) / mass
 
 
 def _unbalanced_sweeps(log_K, log_ws, log_wt, tau, log_v):
@@ -289,6 +321,18 @@ def _unbalanced_sweeps(log_K, log_ws, log_wt, tau, log_v):
     return log_u.index_copy(0, active, u), log_v.index_copy(0, active, v)
 
 
+# The solver's own defaults, accurate on POT's FUGW test cases (tests/ot/test_pot_parity.py);
+# ULOT's solver methods pass the settings they were measured with.
+FUGW_DEFAULTS = {
+    "max_iter": 200,
+    "inner_max_iter": 20,
+    "inner": "ibpp",
+    "proximal_weight": 0.01,
+    "tol": 1e-6,
+    "inner_tol": 1e-6,
+}
+
+
 @torch.no_grad()
 def fugw_plan(
     Cs,
@@ -300,21 +344,25 @@ def fugw_plan(
     alpha=0.5,
     rho=1.0,
     epsilon=0.0,
-    max_iter=50,
-    inner_max_iter=20,
-    inner="mm",
-    proximal_weight=0.01,
-    tol=1e-7,
+    max_iter=FUGW_DEFAULTS["max_iter"],
+    inner_max_iter=FUGW_DEFAULTS["inner_max_iter"],
+    inner=FUGW_DEFAULTS["inner"],
+    proximal_weight=FUGW_DEFAULTS["proximal_weight"],
+    tol=FUGW_DEFAULTS["tol"],
+    inner_tol=FUGW_DEFAULTS["inner_tol"],
     init=None,
-    return_n_iter=False,
+    return_log=False,
 ):
     r"""FUGW plans by block-coordinate descent on the bi-convex lower bound, batched.
 
     Alternates :math:`P \leftarrow \arg\min_P \mathcal{L}(P, Q)` and :math:`Q \leftarrow P`-style
     updates (both blocks see the same problem, so one block is updated per step from the other,
-    as in Thual et al. 2022 and POT), each an unbalanced OT problem solved by ``inner_max_iter``
-    MM steps (:func:`_mm_unbalanced`). ``epsilon >= 0``; ``epsilon = 0`` is ULOT's setting. The
-    plan mass is rescaled after each step to :math:`\sqrt{m(P) m(Q)}`, as in POT.
+    as in Thual et al. 2022 and POT), each an unbalanced OT problem solved by inexact Bregman
+    proximal point steps (:func:`_ibpp_unbalanced`) or MM steps (:func:`_mm_unbalanced`) until
+    the plan changes by less than ``inner_tol`` in a step. ``epsilon >= 0``; ``epsilon = 0`` is
+    ULOT's setting. The plan mass is rescaled after each step to :math:`\sqrt{m(P) m(Q)}`, as in
+    POT. A problem stops once its loss :math:`\mathcal{L}(P)` changes by less than ``tol`` in a
+    step, relative to the loss of the product plan :math:`w_s w_t^\top` (the problem's unit).
 
     Parameters
     ----------
@@ -326,74 +374,113 @@ def fugw_plan(
         Finite, positive.
     epsilon : float or Tensor of shape (B,), default=0.0
         Finite, nonnegative.
-    max_iter : int, default=50
-        Block-coordinate steps.
+    max_iter : int, default=200
+        Block-coordinate steps at most.
     inner_max_iter : int, default=20
-        Inner steps per block update.
-    inner : {"mm", "ibpp"}, default="mm"
-        Inner unbalanced OT solver: majorisation-minimisation (:func:`_mm_unbalanced`) or
-        inexact Bregman proximal point (:func:`_ibpp_unbalanced`).
+        Inner steps per block update at most.
+    inner : {"ibpp", "mm"}, default="ibpp"
+        Inner unbalanced OT solver: inexact Bregman proximal point (:func:`_ibpp_unbalanced`),
+        accurate at every ``rho``, or majorisation-minimisation (:func:`_mm_unbalanced`), whose
+        steps shrink as :math:`1 / \rho` (at ``rho = 100`` and beyond it needs thousands).
     proximal_weight : float, default=0.01
         Weight :math:`\beta` of the proximal term of ``inner="ibpp"``, in the units of the
         cost (the structures are normalised to mean 0.1 in ULOT).
-    tol : float, default=1e-7
-        A problem whose plan moves less than ``tol`` (max-abs) in one step is frozen.
+    tol : float, default=1e-6
+        Change of the loss in one step, relative to the product plan's, below which a problem
+        has converged; 0 runs ``max_iter`` steps.
+    inner_tol : float, default=1e-6
+        Relative l1 change of the plan in one inner step at which the inner solver stops.
     init : Tensor of shape (B, n, m), default=None
         Warm start (for instance a ULOT prediction); :math:`w_s w_t^\top` when None.
-    return_n_iter : bool, default=False
-        Also return the number of block steps each problem took.
+    return_log : bool, default=False
+        Also return the per-problem log of :mod:`skgw.ot._convergence` (block steps, last
+        relative loss change, convergence; the marginals are penalised, not constrained, so
+        ``"marginal_error"`` is 0).
 
     Returns
     -------
     P : Tensor of shape (B, n, m)
-    n_iter : Tensor of shape (B,), int
-        Only with ``return_n_iter``.
+    log : dict of Tensor of shape (B,)
+        Only with ``return_log``.
+
+    Warns
+    -----
+    sklearn.exceptions.ConvergenceWarning
+        Once per call, if some problem's loss still changed by more than ``tol`` at
+        ``max_iter``.
     """
     check_batch(Cs, Ct, ws, wt, D=D, plans=init, names=("Cs", "Ct", "ws", "wt", "D", "init"))
     check_plan_range(ws, wt, names=("ws", "wt"))
-    batch = Cs.shape[0]
-    trade_offs = {
-        "alpha": alpha,
-        "rho": rho,
-        "epsilon": epsilon,
-        "proximal_weight": proximal_weight,
-    }
-    check_per_problem(trade_offs, batch)
+    trade_offs = {"alpha": alpha, "rho": rho, "epsilon": epsilon}
+    check_per_problem({**trade_offs, "proximal_weight": proximal_weight}, Cs.shape[0])
     check_in_unit_interval("alpha", alpha)
     check_positive_finite("rho", rho)
     check_positive_finite("epsilon", epsilon, allow_zero=True)
     check_positive_finite("proximal_weight", proximal_weight)
+    check_positive_finite("tol", tol, allow_zero=True)
+    check_positive_finite("inner_tol", inner_tol, allow_zero=True)
     check_iterations({"max_iter": max_iter})
     check_iterations({"inner_max_iter": inner_max_iter}, minimum=1)
     if inner not in ("mm", "ibpp"):
-        raise ValueError(f"inner must be 'mm' or 'ibpp', got {inner!r}.")
+        raise ValueError(f"inner must be 'ibpp' or 'mm', got {inner!r}.")
+    P, log = _fugw_plan(
+        Cs, Ct, ws, wt, D, init, **trade_offs, max_iter=max_iter, inner_max_iter=inner_max_iter,
+        inner=inner, proximal_weight=proximal_weight, tol=tol, inner_tol=inner_tol,
+    )  # fmt: skip
+    advice = "raise max_iter" + (", or use inner='ibpp'." if inner == "mm" else ".")
+    warn_unconverged(log, "fugw_plan", max_iter, tol, advice)
+    return (P, log) if return_log else P
+
+
+def _fugw_plan(
+    Cs, Ct, ws, wt, D, init, *, alpha, rho, epsilon, max_iter, inner_max_iter, inner,
+    proximal_weight, tol, inner_tol,
+):  # fmt: skip
+    """:func:`fugw_plan` without the input checks and the warning: ``(P, log)``."""
+    batch = Cs.shape[0]
 
     def per_problem(value):
         return torch.as_tensor(value, dtype=Cs.dtype, device=Cs.device).expand(batch).clone()
 
-    alpha, rho, epsilon, beta = (per_problem(trade_offs[name]) for name in trade_offs)
+    alpha, rho, epsilon, beta = map(per_problem, (alpha, rho, epsilon, proximal_weight))
     log_ws, log_wt = masked_log(ws), masked_log(wt)
-    P = ws[:, :, None] * wt[:, None, :] if init is None else init.clone()
+    product = ws[:, :, None] * wt[:, None, :]
+    P = product if init is None else init.clone()
+
+    def loss(P):
+        return _fugw_loss(P, Cs, Ct, ws, wt, D, alpha, rho, epsilon)
+
+    scale = loss(product)
+    # 0 only where the product plan is optimal with zero loss: any unit works.
+    scale = torch.where(scale > 0, scale, 1.0)
+    current = loss(P)
     n_iter = torch.zeros(batch, dtype=torch.long, device=Cs.device)
+    change = torch.full((batch,), torch.inf, dtype=Cs.dtype, device=Cs.device)
     active = torch.ones(batch, dtype=torch.bool, device=Cs.device)
+    log_v = None
     for _ in range(max_iter):
         cost, rho_q, epsilon_q = _bcd_cost(P, Cs, Ct, ws, wt, D, alpha, rho, epsilon)
         if inner == "mm":
             log_P = _mm_unbalanced(
-                masked_log(P), cost, log_ws, log_wt, rho_q, epsilon_q, inner_max_iter
+                masked_log(P), cost, log_ws, log_wt, rho_q, epsilon_q, inner_max_iter, inner_tol
             )
         else:
-            log_P = _ibpp_unbalanced(
-                masked_log(P), cost, log_ws, log_wt, rho_q, epsilon_q, beta, inner_max_iter
-            )
+            log_P, log_v = _ibpp_unbalanced(
+                masked_log(P), cost, log_ws, log_wt, rho_q, epsilon_q, beta, inner_max_iter,
+                inner_tol, log_v,
+            )  # fmt: skip
         P_new = exp(log_P)
         mass_old, mass_new = P.sum((1, 2)), P_new.sum((1, 2))
-        scale = torch.sqrt(mass_old / mass_new.clamp_min(torch.finfo(P.dtype).tiny))
-        P_new = P_new * scale[:, None, None]
-        change = (P_new - P).abs().amax(dim=(1, 2))
+        P_new = (
+            P_new
+            * torch.sqrt(mass_old / mass_new.clamp_min(torch.finfo(P.dtype).tiny))[:, None, None]
+        )
+        new = loss(P_new)
+        change = torch.where(active, (current - new).abs() / scale, change)
         P = torch.where(active[:, None, None], P_new, P)
+        current = torch.where(active, new, current)
         n_iter = n_iter + active.long()
         active = active & (change > tol)
         if not active.any():
             break
-    return (P, n_iter) if return_n_iter else P
+    return P, solver_log(n_iter, change, tol, None)

@@ -39,6 +39,7 @@ from ._checks import (
     check_positive_finite,
     check_tensors,
 )
+from ._convergence import marginal_error, solver_log, warn_unconverged
 from ._sinkhorn import (
     exp,
     masked_log,
@@ -350,12 +351,22 @@ _PROJECTION_RELAXATION = 1.8
 class _ProximalProblem:
     """The data of a batch of PPA problems, with the scaled gradient operator, sliceable."""
 
-    def __init__(self, C1, C2, p, q, D, alpha, epsilon):
+    def __init__(self, C1, C2, p, q, D, alpha, epsilon, scale=None):
         self.C1, self.C2, self.p, self.q, self.D = C1, C2, p, q, D
         self.alpha, self.epsilon = alpha, epsilon
         self.scaled_gradient = _gradient_operator(
             C1, C2, D, alpha, scale=1.0 / epsilon, up_to_row_constants=True
         )
+        if scale is None:
+            # The loss of the product plan (the mean cost of a random matching): the unit of the
+            # stopping test, 1 where it is 0 (equal constant graphs, whose product plan is optimal).
+            scale = _fgw_loss(C1, C2, p[:, :, None] * q[:, None, :], D, alpha)
+            scale = torch.where(scale > 0, scale, 1.0)
+        self.scale = scale
+
+    def loss(self, T):
+        """:func:`fgw_loss` of the plans ``T``."""
+        return _fgw_loss(self.C1, self.C2, T, self.D, self.alpha)
 
     def subset(self, keep):
         """The problems where the boolean ``keep`` (B,) is true."""
@@ -363,9 +374,23 @@ class _ProximalProblem:
         def rows(x):
             return x[keep] if isinstance(x, torch.Tensor) and x.ndim > 0 else x
 
-        return _ProximalProblem(
-            *(rows(x) for x in (self.C1, self.C2, self.p, self.q, self.D, self.alpha, self.epsilon))
-        )
+        fields = (self.C1, self.C2, self.p, self.q, self.D, self.alpha, self.epsilon, self.scale)
+        return _ProximalProblem(*(rows(x) for x in fields))
+
+
+# The kernel's own defaults, accurate on POT's test cases (tests/ot/test_pot_parity.py); the
+# estimators pass the settings they were tuned with.
+PPA_DEFAULTS = {
+    "epsilon": 0.05,
+    "max_iter": 500,
+    "sinkhorn_max_iter": 100,
+    "sinkhorn_tol": 1e-5,
+    "tol": 1e-5,
+    "marginal_tol": 1e-9,
+    "init": "product",
+}
+# Steps between two convergence checks of the outer loop (one host synchronisation each).
+_CHECK_EVERY = 5
 
 
 @torch.no_grad()
@@ -377,12 +402,14 @@ def fgw_plan_ppa(
     *,
     D=None,
     alpha=1.0,
-    epsilon=0.1,
-    max_iter=50,
-    sinkhorn_max_iter=5,
-    tol=1e-9,
-    marginal_tol=1e-9,
-    init="product",
+    epsilon=PPA_DEFAULTS["epsilon"],
+    max_iter=PPA_DEFAULTS["max_iter"],
+    sinkhorn_max_iter=PPA_DEFAULTS["sinkhorn_max_iter"],
+    sinkhorn_tol=PPA_DEFAULTS["sinkhorn_tol"],
+    tol=PPA_DEFAULTS["tol"],
+    marginal_tol=PPA_DEFAULTS["marginal_tol"],
+    init=PPA_DEFAULTS["init"],
+    return_log=False,
 ):
     r"""FGW plans by the proximal point algorithm (Xu 2020, Algorithm 1), log-domain, batched.
 
@@ -395,10 +422,19 @@ def fgw_plan_ppa(
     with :math:`G` the gradient of :func:`fgw_loss` (:func:`fgw_gradient`; for GW it is twice
     the paper's :math:`C_{st} - 2 C_s T C_t^\top`, so the paper's :math:`\gamma` is
     ``epsilon / 2``; ``epsilon`` is the ``epsilon`` of POT's
-    ``ot.gromov.entropic_gromov_wasserstein(..., solver="PPA")``). The scaling :math:`(a, b)` runs
-    ``sinkhorn_max_iter`` stabilised Sinkhorn updates per step
-    (:func:`~skgw.ot._sinkhorn.sinkhorn_scaling`); the final plans are projected onto
-    :math:`\Pi(p, q)` by over-relaxed Sinkhorn updates and rounded.
+    ``ot.gromov.entropic_gromov_wasserstein(..., solver="PPA")``). On a linear problem
+    (``alpha = 0``) :math:`t` exact steps give the entropic plan of regularisation
+    :math:`\varepsilon / t`, so the plans approach an exact optimal plan as the steps go on.
+
+    The scaling :math:`(a, b)` of each step is solved by stabilised Sinkhorn updates
+    (:func:`~skgw.ot._sinkhorn.sinkhorn_scaling`) warm-started at the previous step's scalings,
+    which tend to the dual potentials as the plans converge, until the row marginals are within
+    ``sinkhorn_tol`` (at most ``sinkhorn_max_iter`` updates); late steps need one or two. A
+    problem stops once its loss changes by less than ``tol`` in a step, relative to the loss of
+    the product plan :math:`p q^\top` (the mean cost of a random matching, the problem's unit),
+    checked every 5 steps and at the last; the final plans are projected onto
+    :math:`\Pi(p, q)` by over-relaxed Sinkhorn updates and rounded, so that their marginals are
+    exact to rounding error whatever ``epsilon``.
 
     Parameters
     ----------
@@ -408,81 +444,117 @@ def fgw_plan_ppa(
         Feature cost (:func:`feature_cost`); None for GW.
     alpha : float or Tensor of shape (B,), default=1.0
         FGW trade-off (ignored without ``D``).
-    epsilon : float, default=0.1
+    epsilon : float or Tensor of shape (B, 1, 1), default=0.05
         Proximal weight, in POT's units (step size ``1 / epsilon``); float32 is stable down to
-        ``1e-3`` (log domain). Small values make greedy steps towards sparse plans and worse
-        local optima.
-    max_iter : int, default=50
-        Outer steps ``M``.
-    sinkhorn_max_iter : int, default=5
-        Sinkhorn updates inside each outer step.
-    tol : float, default=1e-9
-        A problem whose plan moves less than ``tol`` (max-abs) between two outer steps, checked
-        every 10 steps, is frozen; 0 disables.
+        ``1e-3`` (log domain). Small values make greedy steps towards sparse plans, which on GW
+        can end in worse local optima; large ones need more steps.
+    max_iter : int, default=500
+        Outer steps at most.
+    sinkhorn_max_iter : int, default=100
+        Sinkhorn updates per step at most (the paper: 1, run as 1).
+    sinkhorn_tol : float, default=1e-5
+        Row-marginal error (l1, relative to the mass) at which a step's Sinkhorn updates stop.
+    tol : float, default=1e-5
+        Change of the loss in one step, relative to the loss of :math:`p q^\top`, below which a
+        problem has converged; 0 runs ``max_iter`` steps.
     marginal_tol : float, default=1e-9
-        l1 marginal error at which the final projection stops (at most 30 over-relaxed Sinkhorn
-        updates, :func:`~skgw.ot._sinkhorn.sinkhorn_projection`); what is left is removed by
-        :func:`~skgw.ot._sinkhorn.round_to_marginals`.
+        Relative l1 marginal error at which the final projection stops (at most 30 over-relaxed
+        Sinkhorn updates, :func:`~skgw.ot._sinkhorn.sinkhorn_projection`); what is left is
+        removed by :func:`~skgw.ot._sinkhorn.round_to_marginals`.
     init : str or Tensor of shape (B, n, m), default="product"
         ``"product"``, ``"perturbed_product"`` or ``"profile"`` (see :func:`initial_plan`); a
         tensor warm-starts from the given plans.
+    return_log : bool, default=False
+        Also return the per-problem log of :mod:`skgw.ot._convergence` (steps, last relative
+        loss change, marginal error, convergence).
 
     Returns
     -------
     T : Tensor of shape (B, n, m)
         Plans in :math:`\Pi(p, q)` (to rounding error), zero on padding.
+    log : dict of Tensor of shape (B,)
+        Only with ``return_log``.
+
+    Warns
+    -----
+    sklearn.exceptions.ConvergenceWarning
+        Once per call, if some problem's loss still changed by more than ``tol`` at
+        ``max_iter``.
     """
     _check_solver_inputs(C1, C2, p, q, D, init, alpha, epsilon)
-    check_ppa_params(epsilon=epsilon, max_iter=max_iter, sinkhorn_max_iter=sinkhorn_max_iter)
-    return _fgw_plan_ppa(
-        C1, C2, p, q, D=D, alpha=alpha, epsilon=epsilon, max_iter=max_iter,
-        sinkhorn_max_iter=sinkhorn_max_iter, tol=tol, marginal_tol=marginal_tol, init=init,
-    )  # fmt: skip
+    settings = {
+        "epsilon": epsilon, "max_iter": max_iter, "sinkhorn_max_iter": sinkhorn_max_iter,
+        "sinkhorn_tol": sinkhorn_tol, "tol": tol, "marginal_tol": marginal_tol,
+    }  # fmt: skip
+    check_ppa_params(**settings)
+    T, log = _fgw_plan_ppa(C1, C2, p, q, D=D, alpha=alpha, init=init, **settings)
+    warn_unconverged(
+        log, "fgw_plan_ppa", max_iter, tol, "raise max_iter, or epsilon for larger steps."
+    )
+    return (T, log) if return_log else T
 
 
-def check_ppa_params(*, epsilon=0.1, max_iter=50, sinkhorn_max_iter=5, tol=0.0, **_):
-    """``ValueError`` unless the settings of :func:`fgw_plan_ppa` are in range."""
-    check_positive_finite("epsilon", epsilon)
-    check_iterations({"max_iter": max_iter})
-    check_iterations({"sinkhorn_max_iter": sinkhorn_max_iter}, minimum=1)
-    check_positive_finite("tol", tol, allow_zero=True)
+def check_ppa_params(**params):
+    """``ValueError`` unless the settings of :func:`fgw_plan_ppa` given in ``params`` are in
+    range (the others, ``init`` among them, are checked where they are used)."""
+    params = {**PPA_DEFAULTS, **params}
+    check_positive_finite("epsilon", params["epsilon"])
+    check_iterations({"max_iter": params["max_iter"]})
+    check_iterations({"sinkhorn_max_iter": params["sinkhorn_max_iter"]}, minimum=1)
+    for name in ("sinkhorn_tol", "tol", "marginal_tol"):
+        check_positive_finite(name, params[name], allow_zero=True)
 
 
 @torch.no_grad()
 def _fgw_plan_ppa(
-    C1, C2, p, q, *, D=None, alpha=1.0, epsilon=0.1, max_iter=50, sinkhorn_max_iter=5,
-    tol=1e-9, marginal_tol=1e-9, init="product",
+    C1, C2, p, q, *, D=None, alpha=1.0, epsilon=PPA_DEFAULTS["epsilon"],
+    max_iter=PPA_DEFAULTS["max_iter"], sinkhorn_max_iter=PPA_DEFAULTS["sinkhorn_max_iter"],
+    sinkhorn_tol=PPA_DEFAULTS["sinkhorn_tol"], tol=PPA_DEFAULTS["tol"],
+    marginal_tol=PPA_DEFAULTS["marginal_tol"], init=PPA_DEFAULTS["init"],
 ):  # fmt: skip
-    """:func:`fgw_plan_ppa` without the input checks."""
+    """:func:`fgw_plan_ppa` without the input checks and the warning: ``(T, log)``."""
     if not isinstance(init, torch.Tensor):
         init = _initial_plan(C1, C2, p, q, D, alpha, init, epsilon)
     # No mass on zero-weight nodes, whatever the initial plans say (Sinkhorn relies on it).
     support = (p > 0)[:, :, None] & (q > 0)[:, None, :]
     log_T = masked_log(init).masked_fill(~support, -torch.inf)
+    batch = C1.shape[0]
+    n_iter = torch.zeros(batch, dtype=torch.long, device=C1.device)
+    change = torch.full((batch,), torch.inf, dtype=C1.dtype, device=C1.device)
     # Problems still moving: the loop runs on them only (converged ones are set aside).
-    active = torch.arange(C1.shape[0], device=C1.device)
+    active = torch.arange(batch, device=C1.device)
     problem = _ProximalProblem(C1, C2, p, q, D, alpha, epsilon)
-    log_T_active = log_T
+    log_T_active, potentials = log_T, None
     for iteration in range(max_iter):
         # exp rather than the scaled kernel: no subnormal entries to slow the products down.
         T = exp(log_T_active)
-        log_T_new = sinkhorn_scaling(
+        log_T_active, potentials = sinkhorn_scaling(
             log_T_active - problem.scaled_gradient(T),
             problem.p,
             problem.q,
             max_iter=sinkhorn_max_iter,
+            tol=sinkhorn_tol,
+            check_every=_CHECK_EVERY,
+            potentials=potentials,
+            return_potentials=True,
         )
-        if tol > 0 and (iteration + 1) % 10 == 0:
-            moving = (exp(log_T_new) - T).abs().amax(dim=(1, 2)) > tol
-            if not moving.all():
-                log_T = log_T.index_copy(0, active, log_T_new)
-                active, log_T_new = active[moving], log_T_new[moving]
-                if not len(active):
-                    break
-                problem = problem.subset(moving)
-        log_T_active = log_T_new
-    if len(active):
-        log_T = log_T.index_copy(0, active, log_T_active)
+        last = iteration == max_iter - 1
+        if not (last or (tol > 0 and iteration % _CHECK_EVERY == _CHECK_EVERY - 1)):
+            continue
+        decrease = problem.loss(T) - problem.loss(exp(log_T_active))
+        step_change = decrease.abs() / problem.scale
+        change[active] = step_change
+        n_iter[active] = iteration + 1
+        moving = step_change > tol
+        if last or not moving.all():
+            log_T = log_T.index_copy(0, active, log_T_active)
+            if last:
+                break
+            active, log_T_active = active[moving], log_T_active[moving]
+            if not len(active):
+                break
+            potentials = tuple(x[moving] for x in potentials)
+            problem = problem.subset(moving)
     # Final projection onto Pi(p, q): Sinkhorn, then exact rounding of what it left.
     T = sinkhorn_projection(
         log_T,
@@ -492,4 +564,5 @@ def _fgw_plan_ppa(
         tol=marginal_tol,
         relaxation=_PROJECTION_RELAXATION,
     )
-    return round_to_marginals(T, p, q)
+    T = round_to_marginals(T, p, q)
+    return T, solver_log(n_iter, change, tol, marginal_error(T, p, q))

@@ -29,6 +29,7 @@ from .._progress import progress
 from .._training import train
 from ..ot import fugw_loss, fugw_plan
 from ..ot._checks import check_in_unit_interval, check_positive_finite
+from ..ot.fugw import FUGW_DEFAULTS
 from ._network import ULOTNetwork, normalized_adjacency
 from ._problem import PairSide, pad_side, pair_feature_cost, prepare_graph
 
@@ -39,7 +40,9 @@ PREDICT_BATCH_SIZE = 256
 MIN_BATCH_ENTRIES = 2**22
 N_REFERENCE_CANDIDATES = 32
 # Settings of skgw.ot.fugw_plan used by refine and solve unless given.
-SOLVER_DEFAULTS = {"max_iter": 50, "tol": 1e-7, "inner": "mm", "proximal_weight": 0.01}
+SOLVER_SETTINGS = frozenset(FUGW_DEFAULTS) | {"epsilon"}
+"""The settings of :func:`skgw.ot.fugw_plan` that :meth:`FUGWPlanPredictor.refine` and
+:meth:`FUGWPlanPredictor.solve` take (its defaults unless given)."""
 
 
 def sample_trade_offs(n, rng):
@@ -591,8 +594,9 @@ class FUGWPlanPredictor(GraphEstimatorMixin, BaseEstimator):
         return_n_iter : bool, default=False
             Also return the solver's block-coordinate steps per sample.
         **solver_params
-            Settings of :func:`skgw.ot.fugw_plan` (``max_iter=50, tol=1e-7, inner="mm",
-            proximal_weight=0.01`` unless given).
+            Settings of :func:`skgw.ot.fugw_plan` (its defaults unless given): ``max_iter``,
+            ``inner_max_iter``, ``inner``, ``proximal_weight``, ``tol``, ``inner_tol``,
+            ``epsilon``. A ``ConvergenceWarning`` of the solver is passed on.
 
         Returns
         -------
@@ -638,20 +642,19 @@ class FUGWPlanPredictor(GraphEstimatorMixin, BaseEstimator):
     def _solver_plans(self, X, Y, alpha, rho, warm_start, solver_params, return_n_iter):
         """:meth:`refine` (``warm_start``) or :meth:`solve`."""
         check_is_fitted(self)
-        options = {**SOLVER_DEFAULTS, **solver_params}
-        unknown = set(options) - set(SOLVER_DEFAULTS) - {"inner_max_iter", "epsilon"}
+        unknown = set(solver_params) - SOLVER_SETTINGS
         if unknown:
             raise TypeError(
                 f"Unknown solver setting(s) {sorted(unknown)}; skgw.ot.fugw_plan takes "
-                f"{sorted(set(SOLVER_DEFAULTS) | {'inner_max_iter', 'epsilon'})} here."
+                f"{sorted(SOLVER_SETTINGS)} here."
             )
 
         def solve(source, target, P, a, r, D):
-            plans, steps = fugw_plan(
+            plans, log = fugw_plan(
                 source.S, target.S, source.p, target.p, D=D, alpha=a, rho=r,
-                init=P, return_n_iter=True, **options,
+                init=P, return_log=True, **solver_params,
             )  # fmt: skip
-            steps = steps.cpu().numpy()
+            steps = log["n_iter"].cpu().numpy()
             return list(zip(self._unpadded(source, target, plans), steps, strict=True))
 
         desc, start = ("refine", "predicted") if warm_start else ("solve", None)

@@ -87,15 +87,18 @@ def test_solver_within_two_percent_of_pot(problems_and_pot_losses, inner):
 def test_padding_does_not_change_the_plans(inner, dtype):
     pairs, _ = make_sbm_pairs(3, n_nodes=(5, 12), random_state=4)
     first, second, D = _batch(pairs)
+    # A fixed number of steps: with a tolerance, float32 rounding of the loss can stop a padded
+    # problem one step from where it stops alone.
+    settings = dict(alpha=0.6, rho=0.3, inner=inner, max_iter=30, tol=0.0)
     padded = fugw_plan(
         first.C.to(dtype), second.C.to(dtype), first.p.to(dtype), second.p.to(dtype),
-        D=D.to(dtype), alpha=0.6, rho=0.3, inner=inner,
+        D=D.to(dtype), **settings,
     )  # fmt: skip
     for k, pair in enumerate(pairs):
         a, b, D_k = _batch([pair])
         alone = fugw_plan(
             a.C.to(dtype), b.C.to(dtype), a.p.to(dtype), b.p.to(dtype),
-            D=D_k.to(dtype), alpha=0.6, rho=0.3, inner=inner,
+            D=D_k.to(dtype), **settings,
         )  # fmt: skip
         n, m = alone.shape[1:]
         assert torch.allclose(padded[k, :n, :m], alone[0], rtol=1e-4, atol=1e-7)
@@ -128,10 +131,11 @@ def test_solver_options_are_checked(options, message):
 def test_warm_start_needs_fewer_iterations():
     pairs, _ = make_sbm_pairs(10, random_state=3)
     first, second, D = _batch(pairs)
-    kwargs = dict(D=D, alpha=0.5, rho=0.5, max_iter=200, tol=1e-7, return_n_iter=True)
+    kwargs = dict(D=D, alpha=0.5, rho=0.5, max_iter=200, tol=1e-7, return_log=True)
     P, cold = fugw_plan(first.C, second.C, first.p, second.p, **kwargs)
     _, warm = fugw_plan(first.C, second.C, first.p, second.p, init=P, **kwargs)
-    assert warm.sum() < cold.sum()
+    assert cold["converged"].all() and warm["converged"].all()
+    assert warm["n_iter"].sum() < cold["n_iter"].sum()
 
 
 def test_loss_gradients_in_alpha_rho_plan_and_inputs():
@@ -239,7 +243,7 @@ def test_f6_ibpp_at_large_rho_goes_downhill(rho):
         ibpp = fugw_loss(
             fugw_plan(Cs, Ct, ws, wt, inner="ibpp", **problem), Cs, Ct, ws, wt, **problem
         )
-        mm = fugw_loss(fugw_plan(Cs, Ct, ws, wt, **problem), Cs, Ct, ws, wt, **problem)
+        mm = fugw_loss(fugw_plan(Cs, Ct, ws, wt, inner="mm", **problem), Cs, Ct, ws, wt, **problem)
         assert ibpp < start and ibpp <= 1.01 * mm
 
 
@@ -250,5 +254,7 @@ def test_f4_trade_offs_of_another_length_than_the_batch_are_rejected():
     for name in ("alpha", "rho", "epsilon", "proximal_weight"):
         with pytest.raises(ValueError, match=rf"{name} must be a number or of shape \(2,\)"):
             fugw_plan(first.C, second.C, first.p, second.p, **{name: torch.full((3,), 0.5)})
-    plans = fugw_plan(first.C, second.C, first.p, second.p, alpha=torch.tensor([0.2, 0.8]))
+    plans = fugw_plan(
+        first.C, second.C, first.p, second.p, alpha=torch.tensor([0.2, 0.8]), max_iter=5, tol=0
+    )
     assert plans.shape[0] == 2 and torch.isfinite(plans).all()

@@ -2,6 +2,7 @@ import numpy as np
 import ot
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from skgw._batching import pad_graphs
 from skgw._graphs import Graph
@@ -152,10 +153,14 @@ def test_solver_parameters_are_checked(random_pairs, solver, options, message):
         solver(first.C, second.C, first.p, second.p, D=D, **options)
 
 
-def test_badmm_reaches_pot_quality(batched_pairs):
+def test_badmm_reaches_pot_quality_on_the_transport_polytope(batched_pairs):
     first, second, reference = batched_pairs
-    T = fgw_plan_badmm(first.C, second.C, first.p, second.p, epsilon=0.1, max_iter=100)
+    # 100 steps are too few for BADMM's primal residual to reach its tolerance: it says so, and
+    # the plans it returns are still feasible and near POT's on the marginals of the problem.
+    with pytest.warns(ConvergenceWarning, match="fgw_plan_badmm: 100 of 100 problems"):
+        T = fgw_plan_badmm(first.C, second.C, first.p, second.p, max_iter=100)
     assert torch.allclose(T.sum(2), first.p, atol=1e-10)
+    assert torch.allclose(T.sum(1), second.p, atol=1e-10)
     assert fgw_loss(first.C, second.C, T).numpy().mean() <= 1.05 * reference.mean()
 
 
@@ -345,9 +350,12 @@ def _path_and_cycle():
     return [path, cycle + cycle.T]
 
 
-@pytest.mark.parametrize("solver, steps", [(fgw_plan_ppa, 50), (fgw_plan_badmm, 200)])
+@pytest.mark.parametrize(
+    "solver, settings",
+    [(fgw_plan_ppa, {"max_iter": 50}), (fgw_plan_badmm, {"max_iter": 200, "tol": 1e-6})],
+)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_perturbed_start_matches_symmetric_graphs_to_themselves(solver, steps, dtype):
+def test_perturbed_start_matches_symmetric_graphs_to_themselves(solver, settings, dtype):
     # Both solvers commute with the automorphisms of the graphs: from the product plan the plans
     # stay symmetric and a path or a cycle is not matched to itself; the perturbation breaks it.
     for structure in _path_and_cycle():
@@ -355,7 +363,7 @@ def test_perturbed_start_matches_symmetric_graphs_to_themselves(solver, steps, d
         C = torch.tensor(structure, dtype=dtype)[None]
         p = torch.full((1, n), 1.0 / n, dtype=dtype)
         losses = {
-            init: fgw_loss(C, C, solver(C, C, p, p, max_iter=steps, init=init)).item()
+            init: fgw_loss(C, C, solver(C, C, p, p, init=init, **settings)).item()
             for init in ["product", "profile", "perturbed_product"]
         }
         assert losses["product"] > 0.15 and losses["profile"] > 0.15
