@@ -32,7 +32,7 @@ PAPER_EPSILON = {"ppa": 0.02, "badmm": 1.0}
 """The paper's gamma (0.01 for PPA, 1 for BADMM) as the ``epsilon`` of :mod:`skgw.ot`."""
 
 SOLVER_DEFAULTS = {
-    "ppa": {"max_iter": 50, "sinkhorn_max_iter": 1, "tol": 1e-6, "init": "product"},
+    "ppa": {"max_iter": 50, "sinkhorn_max_iter": 1, "tol": 1e-5, "init": "product"},
     "badmm": {"max_iter": 50, "init": "product"},
 }
 """The solvers' settings unless ``solver_params`` says otherwise: the paper's ``M = 50`` steps
@@ -152,8 +152,10 @@ class GromovWassersteinFactorization(
         as in the paper, ``"perturbed_product"``, which lets the plans tell apart the
         automorphic nodes of molecules at the price of a slight dependence on the node order, or
         ``"profile"``) and, for PPA, ``sinkhorn_max_iter`` (Sinkhorn updates per step, 1) and
-        ``tol`` (a problem whose plan moves less than ``tol`` between two steps stops, 1e-6). A
-        setting the solver does not take raises a ``TypeError``.
+        ``tol`` (a problem whose loss changes by less than ``tol`` in a step, relative to its
+        product plan's, stops, 1e-5), for BADMM ``tol`` (primal residual, 1e-6); see
+        :func:`skgw.ot.fgw_plan_ppa` and :func:`skgw.ot.fgw_plan_badmm`. A setting the solver
+        does not take raises a ``TypeError``.
     variant_params : dict, default=None
         Departures from the paper's model, for reproducing other code (see the user guide's
         "Reproducing the paper"): ``reconstruction_plan`` (``"solve"``: the barycenter-graph plan

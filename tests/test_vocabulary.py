@@ -96,10 +96,10 @@ def test_retired_names_raise_instead_of_changing_meaning():
         skgw.GromovWassersteinFactorization(gamma=0.1)
     with pytest.raises(ValueError, match="Invalid parameter 'solver'"):
         skgw.FGWKernel().set_params(solver="torch")
-    with pytest.raises(TypeError, match="tol"):  # BADMM takes no tolerance
-        skgw.GromovWassersteinFactorization(solver="badmm", solver_params={"tol": 1e-3}).fit(
-            [np.ones((3, 3)) - np.eye(3)] * 3
-        )
+    with pytest.raises(TypeError, match="sinkhorn_max_iter"):  # BADMM has no Sinkhorn steps
+        skgw.GromovWassersteinFactorization(
+            solver="badmm", solver_params={"sinkhorn_max_iter": 3}
+        ).fit([np.ones((3, 3)) - np.eye(3)] * 3)
     with pytest.raises(TypeError, match="gamma"):
         skgw.pairwise_gw_distances(
             [np.eye(2), np.ones((2, 2))], backend="torch", solver_params={"gamma": 0.1}
