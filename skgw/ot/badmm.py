@@ -15,8 +15,8 @@ from .gw import (
     _PROJECTION_MAX_ITER,
     _as_batch_scalar,
     _check_solver_inputs,
-    _fgw_loss,
     _initial_plan,
+    _loss_unit,
 )
 
 __all__ = ["fgw_plan_badmm"]
@@ -123,9 +123,7 @@ def _fgw_plan_badmm(
     """:func:`fgw_plan_badmm` without the input checks and the warning: ``(T, log)``."""
     log_p, log_q = masked_log(p), masked_log(q)
     if epsilon is None:
-        scale = _fgw_loss(C1, C2, p[:, :, None] * q[:, None, :], D, alpha)
-        # 0 for equal constant graphs, whose product plan is optimal: any weight works.
-        epsilon = torch.where(scale > 0, scale, 1.0)[:, None, None]
+        epsilon = _loss_unit(C1, C2, p, q, D, alpha)[:, None, None]
     if not isinstance(init, torch.Tensor):
         init = _initial_plan(C1, C2, p, q, D, alpha, init, epsilon)
     log_T = masked_log(init)

@@ -204,6 +204,19 @@ def _product_plan_loss(C1, C2, p, q, F1=None, F2=None, alpha=1.0):
     return alpha * gw + (1.0 - alpha) * features
 
 
+def _loss_unit(C1, C2, p, q, D=None, alpha=1.0):
+    r"""The FGW loss of the product plans :math:`p q^\top` (the mean cost of a random matching)
+    in :math:`O(n^2)`, with the feature term :math:`p^\top D q`; 1 where it is 0 (equal constant
+    graphs, whose product plan is optimal). The scale-free unit of the solvers' stopping tests
+    and of BADMM's default weight, shape ``(B,)``."""
+    scale = _product_plan_loss(C1, C2, p, q)
+    if D is not None:
+        weight = torch.as_tensor(alpha, dtype=C1.dtype, device=C1.device)
+        linear = ((D @ q[:, :, None])[:, :, 0] * p).sum(dim=1)
+        scale = weight * scale + (1.0 - weight) * linear
+    return torch.where(scale > 0, scale, 1.0)
+
+
 def fgw_gradient(C1, C2, T, D=None, alpha=1.0):
     r"""Gradient of :func:`fgw_loss` in ``T`` for plans with fixed marginals.
 
@@ -358,16 +371,8 @@ class _ProximalProblem:
             C1, C2, D, alpha, scale=1.0 / epsilon, up_to_row_constants=True
         )
         self.C1_squared = C1 * C1
-        if scale is None:
-            # The loss of the product plan (the mean cost of a random matching): the unit of the
-            # stopping test, 1 where it is 0 (equal constant graphs, whose product plan is optimal).
-            scale = _product_plan_loss(C1, C2, p, q)
-            if D is not None:
-                weight = torch.as_tensor(alpha, dtype=C1.dtype, device=C1.device)
-                linear = ((D @ q[:, :, None])[:, :, 0] * p).sum(dim=1)
-                scale = weight * scale + (1.0 - weight) * linear
-            scale = torch.where(scale > 0, scale, 1.0)
-        self.scale = scale
+        # The unit of the stopping test.
+        self.scale = _loss_unit(C1, C2, p, q, D, alpha) if scale is None else scale
 
     def loss(self, T, scaled_gradient):
         r""":func:`fgw_loss` of the plans ``T`` from their ``scaled_gradient(T)``, in
