@@ -17,7 +17,7 @@ from skgw import GromovWassersteinFactorization
 def main():
     args = parser(__doc__)
     args.add_argument("--dataset", default="AIDS")
-    args.add_argument("--features", choices=["raw", "standardized", "none"], default="standardized")
+    args.add_argument("--features", choices=["raw", "standardized", "none"], default="raw")
     args.add_argument("--device", default="auto")
     args.add_argument("--solver", default="ppa", choices=["ppa", "badmm"])
     args.add_argument("--epochs", type=int, default=2)

@@ -107,7 +107,16 @@ def main():
     )
     args.add_argument("--save-embeddings", type=Path, default=None, metavar="DIR")
     args.add_argument(
-        "--features", choices=["raw", "standardized", "scaled", "none"], default="standardized"
+        "--features",
+        choices=["raw", "standardized", "scaled", "none"],
+        default="raw",
+        help="node features as loaded (raw), scaled before GWF, or dropped",
+    )
+    args.add_argument(
+        "--feature-scaling",
+        choices=["unit_total_variance", "standard", "none"],
+        default="unit_total_variance",
+        help="GWF's own feature_scaling ('none': the features as given, as in the paper)",
     )
     args.add_argument("--embedding", choices=["logits", "weights"], default="logits")
     args.add_argument("--device", default="auto")
@@ -149,6 +158,9 @@ def main():
                         "atom_learning_rate": args.atom_learning_rate,
                         "reconstruction_plan": args.reconstruction_plan,
                     },
+                    feature_scaling=None
+                    if args.feature_scaling == "none"
+                    else args.feature_scaling,
                     device=args.device,
                     random_state=0,
                 )

@@ -52,7 +52,16 @@ def main():
         "--transform-max-iter", type=int, default=3, help="plan updates when embedding graphs"
     )
     args.add_argument(
-        "--features", choices=["raw", "standardized", "scaled", "none"], default="standardized"
+        "--features",
+        choices=["raw", "standardized", "scaled", "none"],
+        default="raw",
+        help="node features as loaded (raw), scaled before GWF, or dropped",
+    )
+    args.add_argument(
+        "--feature-scaling",
+        choices=["unit_total_variance", "standard", "none"],
+        default="unit_total_variance",
+        help="GWF's own feature_scaling ('none': the features as given, as in the paper)",
     )
     args.add_argument("--alpha", type=float, default=0.5, help="fused GW trade-off (features)")
     args.add_argument(
@@ -115,6 +124,9 @@ def main():
                     structure=args.structure,
                     init=args.init,
                     solver_params={"max_iter": args.solver_max_iter, "init": args.plan_init},
+                    feature_scaling=None
+                    if args.feature_scaling == "none"
+                    else args.feature_scaling,
                     device=args.device,
                     random_state=seed,
                 )

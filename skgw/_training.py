@@ -1,5 +1,5 @@
 """The training loop of the estimators that learn torch parameters: epochs, an optional
-learning-rate schedule, validation with the best epoch's weights kept, a stop on a non-finite
+learning-rate schedule and validation, the best epoch's weights kept, a stop on a non-finite
 loss, and a progress bar."""
 
 import copy
@@ -25,8 +25,8 @@ class TrainingHistory:
     validation_loss_curve : list of float
         Validation loss of each epoch (empty without ``validate``).
     best_epoch : int
-        Epoch whose weights were kept (0-based): the lowest validation loss, or the last epoch
-        without ``validate``.
+        Epoch whose weights were kept (0-based): the lowest validation loss, or the lowest
+        training loss without ``validate``.
     """
 
     loss_curve: list = field(default_factory=list)
@@ -53,8 +53,9 @@ def train(
         ``run_epoch(epoch) -> float``: one epoch of optimisation steps, returning its mean loss.
     n_epochs : int
     module : torch.nn.Module, default=None
-        Put in train mode for ``run_epoch`` and in eval mode for ``validate``; with ``validate``,
-        its weights of the best epoch are loaded back at the end.
+        Put in train mode for ``run_epoch`` and in eval mode for ``validate``; its weights at the
+        end of the best epoch (lowest validation loss, or lowest training loss without
+        ``validate``) are loaded back at the end.
     validate : callable, default=None
         ``validate() -> float``, run without gradient after each epoch.
     schedule : torch.optim.lr_scheduler.LRScheduler, default=None
@@ -74,7 +75,7 @@ def train(
     ------
     FloatingPointError
         When an epoch's loss is not finite and there are no earlier weights to fall back on
-        (the first epoch, or no ``validate``). Otherwise training stops with a
+        (the first epoch, or no ``module``). Otherwise training stops with a
         ``RuntimeWarning``, and the weights of the best epoch so far are kept.
     """
     history = TrainingHistory()
@@ -104,15 +105,14 @@ def train(
             break
         history.loss_curve.append(loss)
         if validate is None:
-            history.best_epoch = epoch
             epochs.set_postfix(loss=f"{loss:.4g}")
         else:
             history.validation_loss_curve.append(validation_loss)
-            if validation_loss < best_loss:
-                best_loss, history.best_epoch = validation_loss, epoch
-                if module is not None:
-                    best_state = copy.deepcopy(module.state_dict())
             epochs.set_postfix(loss=f"{loss:.4g}", validation=f"{validation_loss:.4g}")
+        if watched < best_loss or module is None:
+            best_loss, history.best_epoch = watched, epoch
+            if module is not None:
+                best_state = copy.deepcopy(module.state_dict())
         if schedule is not None:
             schedule.step()
     if best_state is not None:

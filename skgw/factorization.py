@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import GraphEstimatorMixin, shared_constraints
 from ._batching import check_dtype_range, pad_graphs, pad_stack, size_buckets
+from ._features import FEATURE_SCALINGS, fit_feature_scaling, scale_graph_features
 from ._fit_state import keeps_fitted_state_on_error
 from ._graphs import Graph
 from ._progress import progress
@@ -117,6 +118,13 @@ class GromovWassersteinFactorization(
     alpha : float, default=0.5
         Fused GW trade-off (weight of the structure term; 0.5 weighs structure and features
         equally as in the paper); ignored for graphs without node features.
+    feature_scaling : {"unit_total_variance", "standard"} or None, default="unit_total_variance"
+        Affine map of the node features fitted on the training nodes and applied to every graph
+        the model sees (:mod:`skgw._features`): each column centred and divided by its standard
+        deviation (``"standard"``) and, by default, all columns further by the square root of
+        their number, so that the squared feature distance of two random training nodes averages
+        2 whatever the units and the dimension. None uses the features as given, as the paper
+        does. ``components_`` and ``inverse_transform`` give features in the input's units.
     barycenter_max_iter : int, default=2
         Barycenter steps ``L``.
     init : {"sample", "sample_by_size", "random"}, default="sample"
@@ -126,7 +134,8 @@ class GromovWassersteinFactorization(
         ``"sample"`` when ``K`` exceeds the number of graphs), or as random graphs (of
         ``variant_params["atom_size"]`` nodes, the median training graph size by default).
     max_iter : int, default=10
-        Training epochs.
+        Training epochs. The atoms kept are those at the end of the epoch of lowest mean
+        training loss (``best_epoch_``), not necessarily the last.
     transform_max_iter : int, default=3
         Plan updates when embedding graphs (each followed by 10 Adam steps on :math:`z`).
     learning_rate : float, default=0.05
@@ -176,14 +185,19 @@ class GromovWassersteinFactorization(
         The learned atoms (structure, uniform node weights, features).
     embedding_ : ndarray of shape (n_graphs, n_components)
         Weights of the training graphs as learned jointly with the atoms during ``fit`` (the
-        :math:`\mathrm{softmax}(z_i)` the paper clusters); ``transform`` re-optimises the weights
-        of any graphs against the final atoms instead.
+        :math:`\mathrm{softmax}(z_i)` the paper clusters), at the end of ``best_epoch_``;
+        ``transform`` re-optimises the weights of any graphs against the kept atoms instead.
     loss_curve_ : list of float
-        Mean training loss per epoch.
+        Mean training loss per epoch (each mini-batch's loss before its step).
+    best_epoch_ : int
+        Epoch whose atoms and weights were kept (0-based): the lowest of ``loss_curve_``.
     reconstruction_err_ : float
-        Mean reconstruction discrepancy of the training graphs at the last epoch.
+        Mean reconstruction discrepancy of the training graphs in ``best_epoch_``.
     n_iter_ : int
         Epochs run.
+    feature_mean_, feature_scale_ : ndarray of shape (n_node_features,) or None
+        The centre and divisor of the node features (None without ``feature_scaling`` or
+        without node features).
     n_features_in_ : int
         Columns of a 2-D table seen at fit (point-cloud rows); absent for graph lists.
     feature_names_in_ : ndarray of str
@@ -212,6 +226,7 @@ class GromovWassersteinFactorization(
         "solver": [StrOptions(set(SOLVER_DEFAULTS))],
         "epsilon": [Interval(Real, 0, None, closed="neither"), None],
         "alpha": [Interval(Real, 0, 1, closed="both")],
+        "feature_scaling": [StrOptions(set(FEATURE_SCALINGS)), None],
         "barycenter_max_iter": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions({"sample", "sample_by_size", "random"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -230,6 +245,7 @@ class GromovWassersteinFactorization(
         solver="ppa",
         epsilon=None,
         alpha=0.5,
+        feature_scaling="unit_total_variance",
         barycenter_max_iter=2,
         init="sample",
         max_iter=10,
@@ -250,6 +266,7 @@ class GromovWassersteinFactorization(
         self.solver = solver
         self.epsilon = epsilon
         self.alpha = alpha
+        self.feature_scaling = feature_scaling
         self.barycenter_max_iter = barycenter_max_iter
         self.init = init
         self.max_iter = max_iter
@@ -362,15 +379,20 @@ class GromovWassersteinFactorization(
         D = None if batch.F is None else _feature_cost(F_B, batch.F)
         return _fgw_loss(C_B, batch.C, T, D, self.alpha)
 
+    def _scaled(self, graphs, inverse=False):
+        """``graphs`` with the fitted feature scaling applied (``inverse``: undone)."""
+        return scale_graph_features(graphs, self.feature_mean_, self.feature_scale_, inverse)
+
     def _atoms_module(self, device, dtype):
-        """The frozen atoms of a fitted model as a module on ``device``."""
-        sizes = [g.n_nodes for g in self.components_]
+        """The frozen atoms of a fitted model as a module on ``device``, features scaled."""
+        components = self._scaled(self.components_)
+        sizes = [g.n_nodes for g in components]
         options = {"device": device, "dtype": dtype}
         atoms = _Atoms(
-            pad_stack([g.C for g in self.components_], max(sizes), node_dims=2, **options),
+            pad_stack([g.C for g in components], max(sizes), node_dims=2, **options),
             None
-            if self.components_[0].F is None
-            else pad_stack([g.F for g in self.components_], max(sizes), **options),
+            if components[0].F is None
+            else pad_stack([g.F for g in components], max(sizes), **options),
             torch.as_tensor(sizes, device=device),
             symmetric=False,
         )
@@ -437,6 +459,8 @@ class GromovWassersteinFactorization(
         """
         graphs = self._validated(X, reset=True)
         self._check_settings()
+        self.feature_mean_, self.feature_scale_ = fit_feature_scaling(graphs, self.feature_scaling)
+        graphs = self._scaled(graphs)
         rng = check_random_state(self.random_state)
         device, dtype = self._device(), self._dtype()
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
@@ -466,6 +490,8 @@ class GromovWassersteinFactorization(
         else:
             atoms.requires_grad_(False)
         optimizer = torch.optim.Adam(groups, lr=self.learning_rate)
+        # What the best epoch keeps: the atoms and the training graphs' logits.
+        model = torch.nn.ModuleDict({"atoms": atoms, "logits": torch.nn.ParameterList(z)})
 
         def run_epoch(epoch):
             epoch_loss = 0.0
@@ -485,13 +511,14 @@ class GromovWassersteinFactorization(
                 epoch_loss += float(losses.detach().sum())
             return epoch_loss / n_graphs
 
-        history = train(run_epoch, self.max_iter, verbose=self.verbose, desc="GWF")
+        history = train(run_epoch, self.max_iter, module=model, verbose=self.verbose, desc="GWF")
         self.loss_curve_ = history.loss_curve
-        self.components_ = self._atoms_to_graphs(atoms)
+        self.best_epoch_ = history.best_epoch
+        self.components_ = self._scaled(self._atoms_to_graphs(atoms), inverse=True)
         self.embedding_ = np.zeros((n_graphs, K))
         for (index, _), logits in zip(batches, z, strict=True):
             self.embedding_[index] = torch.softmax(logits.detach(), dim=1).cpu().double().numpy()
-        self.reconstruction_err_ = self.loss_curve_[-1]
+        self.reconstruction_err_ = self.loss_curve_[self.best_epoch_]
         self.n_iter_ = len(self.loss_curve_)
         self._n_features_out = K
         return self
@@ -542,6 +569,7 @@ class GromovWassersteinFactorization(
     def _embed(self, graphs):
         """Optimal weights and reconstruction losses of ``graphs`` with the atoms frozen."""
         self._check_settings()
+        graphs = self._scaled(graphs)
         device, dtype = self._device(), self._dtype()
         atoms = self._atoms_module(device, dtype)
         embedding = np.zeros((len(graphs), self.n_components))
@@ -643,9 +671,10 @@ class GromovWassersteinFactorization(
         W = W / W.sum(1, keepdims=True)
         device, dtype = self._device(), self._dtype()
         atoms = self._atoms_module(device, dtype)
-        starts = [self.components_[k] for k in np.argmax(W, axis=1)]
+        components = self._scaled(self.components_)
+        starts = [components[k] for k in np.argmax(W, axis=1)]
         batch = pad_graphs(starts, device=device, dtype=dtype)
         weights = torch.as_tensor(W, dtype=dtype, device=device)
         C_B, F_B, _ = self._barycenter(atoms, weights, batch, self.barycenter_max_iter)
         batch.C, batch.F = C_B, F_B
-        return batch.unpad()
+        return self._scaled(batch.unpad(), inverse=True)

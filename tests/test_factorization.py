@@ -250,8 +250,9 @@ def test_training_embedding_follows_the_input_order(sbm):
 def test_atom_learning_rate(sbm, fitted):
     graphs, _ = sbm
     frozen = _small(variant_params={"atom_learning_rate": 0.0}).fit(graphs)
-    sampled = {(g.C.tobytes(), g.F.tobytes()) for g in graphs}
-    assert all((atom.C.tobytes(), atom.F.tobytes()) in sampled for atom in frozen.components_)
+    sampled = {g.C.tobytes(): g.F for g in graphs}
+    for atom in frozen.components_:  # the features went through the scaling and back
+        np.testing.assert_allclose(atom.F, sampled[atom.C.tobytes()], rtol=1e-12, atol=1e-12)
     slower = _small(variant_params={"atom_learning_rate": 0.01}).fit(graphs)
     moved_slow = np.abs(slower.components_[0].C - frozen.components_[0].C).max()
     moved_default = np.abs(fitted.components_[0].C - frozen.components_[0].C).max()
@@ -323,3 +324,40 @@ def test_f11_an_interrupted_refit_keeps_the_previous_model(sbm, monkeypatch):
     assert vars(model).keys() == state.keys()
     assert model.loss_curve_ is state["loss_curve_"] and len(model.loss_curve_) == 2
     np.testing.assert_array_equal(model.transform(graphs[:3]), embedding)
+
+
+def test_best_epoch_is_kept(sbm):
+    graphs, _ = sbm
+    # A large step makes the loss go up and down; the model kept is the best epoch's.
+    model = _small(max_iter=8, learning_rate=0.3).fit(graphs)
+    best = model.best_epoch_
+    assert best == int(np.argmin(model.loss_curve_)) < len(model.loss_curve_) - 1
+    assert model.reconstruction_err_ == min(model.loss_curve_)
+    assert model.n_iter_ == 8
+    stopped = _small(max_iter=best + 1, learning_rate=0.3).fit(graphs)
+    assert stopped.loss_curve_ == model.loss_curve_[: best + 1]
+    for kept, at_best in zip(model.components_, stopped.components_, strict=True):
+        np.testing.assert_array_equal(kept.C, at_best.C)
+        np.testing.assert_array_equal(kept.F, at_best.F)
+    np.testing.assert_array_equal(model.embedding_, stopped.embedding_)
+
+
+def test_feature_scaling_makes_the_model_independent_of_feature_units(sbm):
+    graphs, _ = sbm
+    units = np.array([1000.0, 0.01, 3.0])
+    moved = [Graph(g.C, g.p, g.F * units + 7.0) for g in graphs]
+    before = [g.F.copy() for g in moved]
+    model, in_units = _small().fit(graphs), _small().fit(moved)
+    assert all(np.array_equal(g.F, f) for g, f in zip(moved, before, strict=True))
+    np.testing.assert_allclose(in_units.loss_curve_, model.loss_curve_, rtol=1e-8)
+    np.testing.assert_allclose(in_units.transform(moved), model.transform(graphs), atol=1e-8)
+    for atom, reference in zip(in_units.components_, model.components_, strict=True):
+        np.testing.assert_allclose(atom.F, reference.F * units + 7.0, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(in_units.feature_scale_, model.feature_scale_ * units)
+    back = in_units.inverse_transform(np.eye(3))
+    reference = model.inverse_transform(np.eye(3))
+    for graph, expected in zip(back, reference, strict=True):
+        np.testing.assert_allclose(graph.F, expected.F * units + 7.0, rtol=1e-8, atol=1e-6)
+    raw = _small(feature_scaling=None).fit(moved)
+    assert raw.feature_mean_ is None and raw.feature_scale_ is None
+    assert not np.allclose(raw.loss_curve_, in_units.loss_curve_, rtol=1e-3)
