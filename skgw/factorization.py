@@ -323,8 +323,9 @@ class GromovWassersteinFactorization(
 
     @torch.no_grad()
     def _barycenter(self, atoms, weights, batch, n_iter, first_plans=None):
-        """:func:`~skgw.ot.fgw_barycenter` of the batch's graphs over the atoms, no gradient."""
-        return _fgw_barycenter(
+        """:func:`~skgw.ot.fgw_barycenter` of the batch's graphs over the atoms, no gradient:
+        ``(C, F, plans)``."""
+        C, F, plans, _ = _fgw_barycenter(
             weights,
             atoms.structures(),
             atoms.q,
@@ -338,6 +339,7 @@ class GromovWassersteinFactorization(
             solver_params=self._solver_params(),
             first_plans=first_plans,
         )
+        return C, F, plans
 
     @torch.no_grad()
     def _plans(self, atoms, weights, batch, first_plans=None):

@@ -26,8 +26,10 @@ from ._checks import (
     check_shapes,
     check_tensors,
 )
-from .badmm import _fgw_plan_badmm, check_badmm_params, fgw_plan_badmm
+from ._convergence import marginal_error, warn_unconverged
+from .badmm import BADMM_DEFAULTS, _fgw_plan_badmm, check_badmm_params, fgw_plan_badmm
 from .gw import (
+    PPA_DEFAULTS,
     _feature_cost,
     _fgw_plan_ppa,
     _product_plan_loss,
@@ -37,6 +39,7 @@ from .gw import (
 )
 
 SOLVERS = {"ppa": fgw_plan_ppa, "badmm": fgw_plan_badmm}
+SOLVER_DEFAULTS = {"ppa": PPA_DEFAULTS, "badmm": BADMM_DEFAULTS}
 
 __all__ = ["barycenter_update", "check_solver_params", "fgw_barycenter", "solve_plans"]
 
@@ -213,6 +216,7 @@ def fgw_barycenter(
     solver="ppa",
     solver_params=None,
     first_plans=None,
+    return_log=False,
 ):
     r"""``B`` barycenters of the ``K`` atoms at once (Algorithm 3), differentiable by envelope.
 
@@ -243,6 +247,10 @@ def fgw_barycenter(
         The plans of the first step, :math:`\mathrm{GWD}(B^{(0)}, U_k)`, when already known:
         they do not depend on the weights, so callers that re-solve with the same atoms and
         initial barycenters (GWF's ``transform``) compute them once.
+    return_log : bool, default=False
+        Also return the solver's log of the returned plans (:mod:`skgw.ot._convergence`), each
+        entry of shape ``(B, K)``: one per barycenter and atom. Plans given as
+        ``first_plans`` and not solved again (``max_iter=1``) count 0 steps, converged.
 
     Returns
     -------
@@ -252,6 +260,14 @@ def fgw_barycenter(
         Barycenter features, with gradient.
     plans : Tensor of shape (B, K, n, m)
         The plans :math:`T^{(L)}_{bk}` (no gradient).
+    log : dict of Tensor of shape (B, K)
+        Only with ``return_log``.
+
+    Warns
+    -----
+    sklearn.exceptions.ConvergenceWarning
+        Once per call, if some plan of the last step did not converge (see the solver's
+        ``tol``).
     """
     check_iterations({"max_iter": max_iter}, minimum=1)
     check_solver_params(solver, solver_params)
@@ -262,17 +278,24 @@ def fgw_barycenter(
         {"weights": 2, "U": 3, "C0": 3},
         ("weights", "q", "mu"),
     )
-    return _fgw_barycenter(
+    C, F, plans, log = _fgw_barycenter(
         weights, U, q, C0, mu, H=H, F0=F0, alpha=alpha, max_iter=max_iter, solver=solver,
         solver_params=solver_params, first_plans=first_plans,
     )  # fmt: skip
+    settings = {**SOLVER_DEFAULTS[solver], **(solver_params or {})}
+    warn_unconverged(
+        log, "fgw_barycenter", settings["max_iter"], settings["tol"],
+        "raise solver_params['max_iter'].",
+    )  # fmt: skip
+    return (C, F, plans, log) if return_log else (C, F, plans)
 
 
 def _fgw_barycenter(
     weights, U, q, C0, mu, *, H=None, F0=None, alpha=0.5, max_iter=2, solver="ppa",
     solver_params=None, first_plans=None,
 ):  # fmt: skip
-    """:func:`fgw_barycenter` without the input checks, for the estimators' loops."""
+    """:func:`fgw_barycenter` without the input checks and the warning, for the estimators'
+    loops: ``(C, F, plans, log)``."""
     n_problems, n_atoms = weights.shape
     n, m = C0.shape[1], U.shape[1]
 
@@ -282,15 +305,16 @@ def _fgw_barycenter(
     for step in range(max_iter):
         if step == 0 and first_plans is not None:
             plans, groups_to_solve = first_plans, []
+            log = _given_plans_log(plans, mu, q)
         else:
             plans = torch.zeros(n_problems, n_atoms, n, m, dtype=C0.dtype, device=C0.device)
-            groups_to_solve = groups
+            groups_to_solve, log = groups, {}
         for atoms, width in groups_to_solve:
             # All (problem, atom) pairs of one atom-size group in one batched solve.
             U_g, q_g = U.detach()[atoms, :width, :width], q[atoms, :width]
             H_g = None if H is None else H.detach()[atoms, :width]
             with torch.no_grad():
-                plans[:, atoms, :, :width] = _solve_plans(
+                T, group_log = _solve_plans(
                     _expand(C.detach(), len(atoms)),
                     U_g.repeat(n_problems, 1, 1),
                     _expand(mu, len(atoms)),
@@ -300,7 +324,11 @@ def _fgw_barycenter(
                     alpha=alpha,
                     solver=solver,
                     solver_params=solver_params,
-                )[0].reshape(n_problems, len(atoms), n, width)
+                )
+            plans[:, atoms, :, :width] = T.reshape(n_problems, len(atoms), n, width)
+            for key, value in group_log.items():
+                log.setdefault(key, value.new_zeros(n_problems, n_atoms))
+                log[key][:, atoms] = value.reshape(n_problems, len(atoms))
         last = step == max_iter - 1
         # The inputs were checked on entry; the plans come from the solvers.
         C, F = _closed_form(
@@ -310,4 +338,18 @@ def _fgw_barycenter(
             mu,
             None if H is None else (H if last else H.detach()),
         )
-    return C, F, plans
+    return C, F, plans, log
+
+
+def _given_plans_log(plans, mu, q):
+    """The log of plans given, not solved: 0 steps, converged, their marginal error."""
+    n_problems, n_atoms, n, m = plans.shape
+    error = marginal_error(
+        plans.reshape(-1, n, m), _expand(mu, n_atoms), q[:, :m].repeat(n_problems, 1)
+    ).reshape(n_problems, n_atoms)
+    return {
+        "n_iter": torch.zeros_like(error, dtype=torch.long),
+        "change": torch.zeros_like(error),
+        "marginal_error": error,
+        "converged": torch.ones_like(error, dtype=torch.bool),
+    }

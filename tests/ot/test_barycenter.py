@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from skgw.ot import barycenter_update, fgw_barycenter
 
@@ -95,3 +96,22 @@ def test_barycenter_update_names_malformed_inputs(spoil, error, message):
         barycenter_update(
             update["weights"], update["U"], update["plans"], update["mu"], update["H"]
         )
+
+
+def test_log_reports_the_plans_of_the_last_step_and_warns_once():
+    problem = _problem()
+    C, F, plans, log = _solve({**problem, "return_log": True})
+    assert set(log) == {"n_iter", "change", "marginal_error", "converged"}
+    assert all(value.shape == (2, 3) for value in log.values())
+    assert bool(log["converged"].all()) and float(log["marginal_error"].max()) < 1e-6
+    assert int(log["n_iter"].min()) > 0
+    with pytest.warns(ConvergenceWarning, match=r"fgw_barycenter: 6 of 6 problems") as record:
+        _, _, _, short = _solve({**problem, "solver_params": {"max_iter": 2}, "return_log": True})
+    assert len(record) == 1 and not short["converged"].any()
+    assert (short["n_iter"] == 2).all()
+    # Plans given for the only step are not solved again.
+    _, _, given, given_log = _solve(
+        {**problem, "max_iter": 1, "first_plans": plans, "return_log": True}
+    )
+    assert torch.equal(given, plans) and (given_log["n_iter"] == 0).all()
+    np.testing.assert_allclose(given_log["marginal_error"], log["marginal_error"])
