@@ -409,6 +409,22 @@ def fugw_plan(
         Once per call, if some problem's loss still changed by more than ``tol`` at
         ``max_iter``.
     """
+    settings = {
+        "max_iter": max_iter, "inner_max_iter": inner_max_iter, "inner": inner,
+        "proximal_weight": proximal_weight, "tol": tol, "inner_tol": inner_tol,
+    }  # fmt: skip
+    P, log = _checked_fugw_plan(Cs, Ct, ws, wt, D, init, alpha=alpha, rho=rho, epsilon=epsilon,
+                                **settings)  # fmt: skip
+    warn_fugw_unconverged(log, "fugw_plan", settings)
+    return (P, log) if return_log else P
+
+
+def _checked_fugw_plan(
+    Cs, Ct, ws, wt, D, init, *, alpha, rho, epsilon=0.0, max_iter, inner_max_iter, inner,
+    proximal_weight, tol, inner_tol,
+):  # fmt: skip
+    """:func:`fugw_plan` without the warning, ``(P, log)``: for callers that solve in several
+    batches and warn once (:func:`warn_fugw_unconverged`)."""
     check_batch(Cs, Ct, ws, wt, D=D, plans=init, names=("Cs", "Ct", "ws", "wt", "D", "init"))
     check_plan_range(ws, wt, names=("ws", "wt"))
     trade_offs = {"alpha": alpha, "rho": rho, "epsilon": epsilon}
@@ -423,13 +439,17 @@ def fugw_plan(
     check_iterations({"inner_max_iter": inner_max_iter}, minimum=1)
     if inner not in ("mm", "ibpp"):
         raise ValueError(f"inner must be 'ibpp' or 'mm', got {inner!r}.")
-    P, log = _fugw_plan(
+    return _fugw_plan(
         Cs, Ct, ws, wt, D, init, **trade_offs, max_iter=max_iter, inner_max_iter=inner_max_iter,
         inner=inner, proximal_weight=proximal_weight, tol=tol, inner_tol=inner_tol,
     )  # fmt: skip
-    advice = "raise max_iter" + (", or use inner='ibpp'." if inner == "mm" else ".")
-    warn_unconverged(log, "fugw_plan", max_iter, tol, advice)
-    return (P, log) if return_log else P
+
+
+def warn_fugw_unconverged(log, caller, settings):
+    """The :class:`~sklearn.exceptions.ConvergenceWarning` of :func:`fugw_plan` for ``log``
+    (problems solved under ``settings``, FUGW_DEFAULTS' keys), in the name of ``caller``."""
+    advice = "raise max_iter" + (", or use inner='ibpp'." if settings["inner"] == "mm" else ".")
+    warn_unconverged(log, caller, settings["max_iter"], settings["tol"], advice)
 
 
 def _fugw_plan(

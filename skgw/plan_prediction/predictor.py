@@ -27,9 +27,9 @@ from .._fit_state import keeps_fitted_state_on_error
 from .._graphs import Graph, as_graphs, check_n_node_features, validate_graphs
 from .._progress import progress
 from .._training import train
-from ..ot import fugw_loss, fugw_plan
+from ..ot import fugw_loss
 from ..ot._checks import check_in_unit_interval, check_positive_finite
-from ..ot.fugw import FUGW_DEFAULTS
+from ..ot.fugw import FUGW_DEFAULTS, _checked_fugw_plan, warn_fugw_unconverged
 from ._network import ULOTNetwork, normalized_adjacency
 from ._problem import PairSide, pad_side, pair_feature_cost, prepare_graph
 
@@ -596,7 +596,8 @@ class FUGWPlanPredictor(GraphEstimatorMixin, BaseEstimator):
         **solver_params
             Settings of :func:`skgw.ot.fugw_plan` (its defaults unless given): ``max_iter``,
             ``inner_max_iter``, ``inner``, ``proximal_weight``, ``tol``, ``inner_tol``,
-            ``epsilon``. A ``ConvergenceWarning`` of the solver is passed on.
+            ``epsilon``. Samples whose solve did not converge raise one ``ConvergenceWarning``
+            for the call, whatever the number of batches.
 
         Returns
         -------
@@ -649,19 +650,23 @@ class FUGWPlanPredictor(GraphEstimatorMixin, BaseEstimator):
                 f"{sorted(SOLVER_SETTINGS)} here."
             )
 
+        settings = {**FUGW_DEFAULTS, **solver_params}
+
         def solve(source, target, P, a, r, D):
-            plans, log = fugw_plan(
-                source.S, target.S, source.p, target.p, D=D, alpha=a, rho=r,
-                init=P, return_log=True, **solver_params,
-            )  # fmt: skip
-            steps = log["n_iter"].cpu().numpy()
-            return list(zip(self._unpadded(source, target, plans), steps, strict=True))
+            plans, log = _checked_fugw_plan(
+                source.S, target.S, source.p, target.p, D, P, alpha=a, rho=r, **settings
+            )
+            logs = [{key: value[b] for key, value in log.items()} for b in range(len(plans))]
+            return list(zip(self._unpadded(source, target, plans), logs, strict=True))
 
         desc, start = ("refine", "predicted") if warm_start else ("solve", None)
         results = self._batched(self._pairs(X, Y), alpha, rho, solve, desc=desc, plans=start)
+        # One warning for the call, over all its batches.
+        log = {key: torch.stack([entry[key] for _, entry in results]) for key in results[0][1]}
+        warn_fugw_unconverged(log, f"FUGWPlanPredictor.{desc}", settings)
         plans = self._stacked([plan for plan, _ in results])
         if return_n_iter:
-            return plans, np.array([steps for _, steps in results])
+            return plans, log["n_iter"].cpu().numpy()
         return plans
 
     def plan_loss(self, X, Y=None, *, plans, alpha=None, rho=None):

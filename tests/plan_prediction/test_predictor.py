@@ -1,5 +1,6 @@
 import hashlib
 import pickle
+import warnings
 
 import networkx as nx
 import numpy as np
@@ -8,7 +9,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.cluster import SpectralClustering
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
 from skgw import FUGWPlanPredictor, Graph
@@ -21,6 +22,7 @@ from skgw.plan_prediction import (
     sample_trade_offs,
     save_predictor,
 )
+from skgw.plan_prediction import predictor as predictor_module
 
 SMALL = dict(
     hidden_dim=16,
@@ -160,6 +162,19 @@ def test_refine_warm_start_improves_and_counts_iterations(graphs, fitted, inner)
             D=inputs["D"], alpha=0.5, rho=0.5,
         )  # fmt: skip
         assert float(after) <= before + 1e-6
+
+
+def test_refine_warns_once_over_all_its_batches(graphs, fitted, monkeypatch):
+    monkeypatch.setattr(predictor_module, "PREDICT_BATCH_SIZE", 2)
+    pairs = [(graphs[i], graphs[i + 1]) for i in range(0, 10, 2)]
+    with pytest.warns(ConvergenceWarning) as record:
+        _, n_iter = fitted.refine(*_apart(pairs), rho=0.5, max_iter=1, return_n_iter=True)
+    messages = [str(w.message) for w in record if issubclass(w.category, ConvergenceWarning)]
+    assert len(messages) == 1 and messages[0].startswith("FUGWPlanPredictor.refine: 5 of 5")
+    np.testing.assert_array_equal(n_iter, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fitted.solve(*_apart(pairs), rho=0.5, tol=0.0, max_iter=1)
 
 
 def test_pairwise_plan_mass(graphs, fitted):
