@@ -32,6 +32,10 @@ ON_TU_DATA = {
     "bench_gwf_speed.py": ("--dataset MUTAG --epochs 1", "s per epoch (target"),
     "bench_pairwise.py": ("--dataset MUTAG --n-graphs 8 --n-jobs 1", "Pearson"),
     "gwbkm_objective.py": ("--dataset MUTAG --steps 1 --n-jobs 1", "step 1:"),
+    "gwf_loss_curve.py": (
+        "--datasets MUTAG --subsample 20 --max-iter 2 --n-components 3",
+        "no higher than every earlier epoch: True",
+    ),
     "reproduce_baselines.py": (
         "--datasets MUTAG --seeds 1 --subsample 40 --n-jobs 1",
         "GWB-KM          MUTAG",
