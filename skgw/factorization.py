@@ -120,11 +120,12 @@ class GromovWassersteinFactorization(
         equally as in the paper); ignored for graphs without node features.
     feature_scaling : {"unit_total_variance", "standard"} or None, default="unit_total_variance"
         Affine map of the node features fitted on the training nodes and applied to every graph
-        the model sees (:mod:`skgw._features`): each column centred and divided by its standard
-        deviation (``"standard"``) and, by default, all columns further by the square root of
-        their number, so that the squared feature distance of two random training nodes averages
-        2 whatever the units and the dimension. None uses the features as given, as the paper
-        does. ``components_`` and ``inverse_transform`` give features in the input's units.
+        the model sees: each column centred and divided by its standard deviation
+        (``"standard"``) and, by default, all varying columns further by the square root of their
+        number :math:`r`, :math:`\tilde f_j = (f_j - m_j) / (\sigma_j \sqrt r)`, so that the
+        squared feature distance of two random training nodes averages 2 whatever the units and
+        the dimension. None uses the features as given, as the paper does. ``components_`` and
+        ``inverse_transform`` give features in the input's units.
     barycenter_max_iter : int, default=2
         Barycenter steps ``L``.
     init : {"sample", "sample_by_size", "random"}, default="sample"
