@@ -23,6 +23,29 @@ def timer(record, key):
     record[key] = time.perf_counter() - start
 
 
+def add_feature_arguments(args, features=True):
+    """``--features`` (how the TU loader's node features reach the estimator; with ``features``)
+    and ``--feature-scaling`` (GWF's own); read the latter with :func:`feature_scaling`."""
+    if features:
+        args.add_argument(
+            "--features",
+            choices=["raw", "standardized", "scaled", "none"],
+            default="raw",
+            help="node features as loaded (raw), scaled before GWF, or dropped",
+        )
+    args.add_argument(
+        "--feature-scaling",
+        choices=["unit_total_variance", "standard", "none"],
+        default="unit_total_variance",
+        help="GWF's own feature_scaling ('none': the features as given, as in the paper)",
+    )
+
+
+def feature_scaling(args):
+    """GWF's ``feature_scaling`` from the parsed ``--feature-scaling``."""
+    return None if args.feature_scaling == "none" else args.feature_scaling
+
+
 def centred_log(W):
     """The logits ``z`` of barycenter weights: ``log w - mean(log w)`` per row (softmax(z) = w)."""
     import numpy as np

@@ -11,7 +11,7 @@ Run: ``python benchmarks/gwf_loss_curve.py [--datasets DHFR ...] [--feature-scal
 import time
 
 import numpy as np
-from _common import load, parser
+from _common import add_feature_arguments, feature_scaling, load, parser
 
 from skgw import GromovWassersteinFactorization
 
@@ -19,11 +19,7 @@ from skgw import GromovWassersteinFactorization
 def main():
     args = parser(__doc__)
     args.add_argument("--datasets", nargs="+", default=["DHFR", "PROTEINS_full"])
-    args.add_argument(
-        "--feature-scaling",
-        choices=["unit_total_variance", "standard", "none"],
-        default="unit_total_variance",
-    )
+    add_feature_arguments(args, features=False)
     args.add_argument("--max-iter", type=int, default=10, help="epochs")
     args.add_argument("--n-components", type=int, default=30)
     args.add_argument("--subsample", type=int, default=None, help="use this many graphs")
@@ -38,7 +34,7 @@ def main():
         gwf = GromovWassersteinFactorization(
             n_components=args.n_components,
             max_iter=args.max_iter,
-            feature_scaling=None if args.feature_scaling == "none" else args.feature_scaling,
+            feature_scaling=feature_scaling(args),
             random_state=args.seed,
         ).fit(graphs)
         curve, best = gwf.loss_curve_, gwf.best_epoch_

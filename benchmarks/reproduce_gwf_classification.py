@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import centred_log, load, parser
+from _common import add_feature_arguments, centred_log, feature_scaling, load, parser
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.preprocessing import LabelEncoder
 from sklearn.svm import SVC
@@ -106,18 +106,7 @@ def main():
         help="'scale', 'auto' or numbers",
     )
     args.add_argument("--save-embeddings", type=Path, default=None, metavar="DIR")
-    args.add_argument(
-        "--features",
-        choices=["raw", "standardized", "scaled", "none"],
-        default="raw",
-        help="node features as loaded (raw), scaled before GWF, or dropped",
-    )
-    args.add_argument(
-        "--feature-scaling",
-        choices=["unit_total_variance", "standard", "none"],
-        default="unit_total_variance",
-        help="GWF's own feature_scaling ('none': the features as given, as in the paper)",
-    )
+    add_feature_arguments(args)
     args.add_argument("--embedding", choices=["logits", "weights"], default="logits")
     args.add_argument("--device", default="auto")
     args.add_argument("--folds", type=int, nargs="+", default=list(range(10)), choices=range(10))
@@ -158,9 +147,7 @@ def main():
                         "atom_learning_rate": args.atom_learning_rate,
                         "reconstruction_plan": args.reconstruction_plan,
                     },
-                    feature_scaling=None
-                    if args.feature_scaling == "none"
-                    else args.feature_scaling,
+                    feature_scaling=feature_scaling(args),
                     device=args.device,
                     random_state=0,
                 )

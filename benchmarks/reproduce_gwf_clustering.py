@@ -17,7 +17,7 @@ that the parts can be put together.
 import time
 
 import numpy as np
-from _common import centred_log, load, parser
+from _common import add_feature_arguments, centred_log, feature_scaling, load, parser
 from sklearn.cluster import KMeans
 
 from skgw import GromovWassersteinFactorization
@@ -51,18 +51,7 @@ def main():
     args.add_argument(
         "--transform-max-iter", type=int, default=3, help="plan updates when embedding graphs"
     )
-    args.add_argument(
-        "--features",
-        choices=["raw", "standardized", "scaled", "none"],
-        default="raw",
-        help="node features as loaded (raw), scaled before GWF, or dropped",
-    )
-    args.add_argument(
-        "--feature-scaling",
-        choices=["unit_total_variance", "standard", "none"],
-        default="unit_total_variance",
-        help="GWF's own feature_scaling ('none': the features as given, as in the paper)",
-    )
+    add_feature_arguments(args)
     args.add_argument("--alpha", type=float, default=0.5, help="fused GW trade-off (features)")
     args.add_argument(
         "--atom-learning-rate", type=float, default=None, help="0: atoms stay the sampled graphs"
@@ -124,9 +113,7 @@ def main():
                     structure=args.structure,
                     init=args.init,
                     solver_params={"max_iter": args.solver_max_iter, "init": args.plan_init},
-                    feature_scaling=None
-                    if args.feature_scaling == "none"
-                    else args.feature_scaling,
+                    feature_scaling=feature_scaling(args),
                     device=args.device,
                     random_state=seed,
                 )
